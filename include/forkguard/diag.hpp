@@ -1,0 +1,14 @@
+/// @file diag.hpp
+/// @brief The library's own diagnostics ("forkguard: ..." lines on stderr) through a synchronous spdlog logger.
+///
+/// Never used on the fork path in a child, nor for records: records go through the sink.
+#pragma once
+
+namespace forkguard {
+
+/// One "forkguard: <message>" line on stderr (synchronous spdlog logger, created on first use).
+void diag_warn(const char* message);
+/// Same, at most once per process for a given `once_key` flag (the caller owns the flag).
+void diag_warn_once(bool& once_flag, const char* message);
+
+}  // namespace forkguard

@@ -1,0 +1,43 @@
+/// @file sink.hpp
+/// @brief Where records go: stderr, syslog or a file (%p = pid), one write(2) per record.
+///
+/// The file descriptor is O_CLOEXEC, moved high, and its identity (owner pid, dev, inode) is
+/// checked before each write; a descriptor the program closed or dup2()ed over is never written:
+/// the file is reopened, and if that fails records go to stderr after one warning.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+
+#include "forkguard/config.hpp"
+
+namespace forkguard {
+
+class Sink {
+ public:
+  /// Remembers the destination; opens nothing until the first record (no I/O at load time).
+  void configure(const Config& cfg);
+  /// Writes one record: a single write(2) (retried on EINTR) or one syslog() call.
+  /// Preserves errno. Safe to call from any thread; takes no lock.
+  void write_record(const char* data, size_t len);
+  /// The descriptor currently used for the file sink, or -1 (for tests).
+  int current_fd() const { return fd_; }
+
+  /// Expands %p in `tmpl` to `pid` (and %% to %). false when it does not fit.
+  static bool expand_path(const char* tmpl, pid_t pid, char* out, size_t cap);
+
+ private:
+  bool ensure_open();
+  void fall_back_to_stderr(const char* why);
+  LogKind kind_ = LogKind::stderr_stream;
+  char tmpl_[1024] = {};
+  bool per_pid_ = false;
+  volatile int fd_ = -1;
+  volatile pid_t owner_ = 0;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+  bool fell_back_ = false;
+};
+
+}  // namespace forkguard

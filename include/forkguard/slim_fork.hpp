@@ -1,0 +1,47 @@
+/// @file slim_fork.hpp
+/// @brief Slim fork: a real fork after marking the large private mappings the child will not
+/// need MADV_DONTFORK (neither charged nor copied), restored in the parent afterwards.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+
+#include "forkguard/probe.hpp"
+
+namespace forkguard {
+
+struct SlimRegion {
+  uintptr_t start = 0, end = 0;
+};
+
+struct SlimPlan {
+  static constexpr int kMax = 64;
+  SlimRegion regions[kMax];
+  int n = 0;
+  int64_t excluded_kb = 0;  ///< charge the plan removes from the fork
+  int64_t remaining_charge_kb = 0;   ///< charge of the fork with the plan applied
+  int64_t remaining_largest_kb = 0;  ///< largest charged VMA left (mode 0's rule)
+};
+
+/// What must never be excluded: the calling thread's stack (and its TLS, which glibc places in
+/// the same mapping), the brk heap, the main stack, and anything smaller than `min_kb`.
+struct SlimLimits {
+  int64_t min_kb = 64 * 1024;
+  uintptr_t keep_address = 0;  ///< an address on the calling thread's stack
+};
+
+/// Whether one VMA may be excluded (pure: unit tested on parsed smaps text).
+bool slim_candidate(const Vma& v, const SlimLimits& limits);
+
+/// Chooses the regions from `smaps_path` (normally /proc/self/smaps). 0, or -1 with errno.
+int plan_slim_fork(const char* smaps_path, const SlimLimits& limits, SlimPlan& plan);
+
+/// Marks the plan DONTFORK, calls `real_fork`, restores DOFORK in the parent on exactly the
+/// marked regions. Serialised against other slim forks in this process. In the child, a SIGSEGV
+/// inside an excluded region (when SIGSEGV was at SIG_DFL) prints one "forkguard:" line naming
+/// the region and `site` before the default action. Returns what real_fork returned; errno as
+/// real_fork left it.
+pid_t slim_fork(pid_t (*real_fork)(), const SlimPlan& plan, const char* site);
+
+}  // namespace forkguard

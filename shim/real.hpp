@@ -1,0 +1,38 @@
+/// @file real.hpp
+/// @brief The one list of hooks, and the real libc functions behind them.
+#pragma once
+
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "forkguard/engine.hpp"
+
+/// How to add a hook: one X(id, libc symbol, symbol version or nullptr for the default) line
+/// here, then its wrapper in interpose.cpp. Each type is libc's own declaration (decltype).
+#define FORKGUARD_HOOKS(X)                          \
+  X(fork, fork, nullptr)                            \
+  X(_Fork, _Fork, nullptr)                          \
+  X(vfork, vfork, nullptr)                          \
+  X(system, system, nullptr)                        \
+  X(popen, popen, nullptr)                          \
+  X(pclose, pclose, nullptr)                        \
+  X(posix_spawn, posix_spawn, "GLIBC_2.15")         \
+  X(posix_spawn_2_2_5, posix_spawn, "GLIBC_2.2.5")  \
+  X(posix_spawnp, posix_spawnp, "GLIBC_2.15")       \
+  X(posix_spawnp_2_2_5, posix_spawnp, "GLIBC_2.2.5") \
+  X(daemon, daemon, nullptr)
+
+namespace forkguard::real {
+
+#define FORKGUARD_DECLARE_REAL(id, sym, version) decltype(&::sym) id();
+FORKGUARD_HOOKS(FORKGUARD_DECLARE_REAL)
+#undef FORKGUARD_DECLARE_REAL
+
+/// Resolves every real function (constructor) and reads the settings once.
+void init();
+/// Reports a real function that cannot be found, once per name.
+void report_missing(const char* name);
+
+}  // namespace forkguard::real

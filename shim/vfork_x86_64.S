@@ -1,0 +1,51 @@
+/* @file vfork_x86_64.S
+ * @brief The exported vfork(): records the call without ever keeping its return address on
+ * the stack the child shares. A C wrapper that returned in the child would overwrite its own
+ * return address for the parent (glibc's vfork keeps it in a register for the same reason).
+ *
+ * Both the return address and the caller's r12 live in a thread-local VforkSlot (engine.hpp):
+ *   0(slot) return address, 8(slot) caller's r12, 16(slot) the real vfork.
+ */
+#if defined(__x86_64__)
+	.text
+	.globl	vfork
+	.type	vfork, @function
+	.p2align 4
+vfork:
+	.cfi_startproc
+	movq	(%rsp), %rdi              /* the caller's return address: the record's site */
+	subq	$8, %rsp                  /* 16-byte alignment for the call */
+	.cfi_adjust_cfa_offset 8
+	call	forkguard_vfork_enter     /* probe, stack, settings; rax = VforkSlot* */
+	addq	$8, %rsp
+	.cfi_adjust_cfa_offset -8
+	movq	%r12, 8(%rax)             /* borrow r12 (callee-saved) to hold the slot */
+	movq	%rax, %r12
+	addq	$8, %rsp                  /* drop the return address: the child will overwrite it */
+	.cfi_adjust_cfa_offset -8
+	/* From here the return address is at 0(%r12) and the caller's r12 at 8(%r12). */
+	.cfi_escape 0x10, 0x10, 0x02, 0x7c, 0x00   /* DW_CFA_expression: rip at *(r12 + 0) */
+	.cfi_escape 0x10, 0x0c, 0x02, 0x7c, 0x08   /* DW_CFA_expression: r12 at *(r12 + 8) */
+	call	*16(%r12)                 /* real vfork: keeps its own return address in rdi */
+	testl	%eax, %eax
+	jz	1f                         /* the child goes straight back to the caller */
+	/* Parent (or failure): the child has exec'd or exited, so the stack is ours again. */
+	pushq	%rax
+	.cfi_adjust_cfa_offset 8
+	subq	$8, %rsp
+	.cfi_adjust_cfa_offset 8
+	movq	%r12, %rdi
+	movl	%eax, %esi
+	call	forkguard_vfork_leave     /* writes the record; leaves errno as the call left it */
+	addq	$8, %rsp
+	.cfi_adjust_cfa_offset -8
+	popq	%rax
+	.cfi_adjust_cfa_offset -8
+1:
+	movq	0(%r12), %rcx
+	movq	8(%r12), %r12             /* the caller's r12 back */
+	jmp	*%rcx
+	.cfi_endproc
+	.size	vfork, .-vfork
+#endif
+	.section .note.GNU-stack,"",@progbits

@@ -1,0 +1,351 @@
+/// @file engine.cpp
+/// @brief probe -> decide -> act -> record for each intercepted call.
+#include "forkguard/engine.hpp"
+
+#include <limits.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "forkguard/diag.hpp"
+#include "forkguard/fixed_writer.hpp"
+#include "forkguard/picture.hpp"
+#include "forkguard/sink.hpp"
+#include "forkguard/slim_fork.hpp"
+#include "forkguard/stack.hpp"
+
+namespace forkguard {
+
+namespace {
+
+Config g_cfg;
+Sink g_sink;
+std::atomic<bool> g_ready{false};
+
+// Re-entrancy: a call made by the shim itself (or by libc inside a wrapped call) passes through.
+thread_local int t_depth = 0;
+struct Guard {
+  Guard() { ++t_depth; }
+  ~Guard() { --t_depth; }
+  Guard(const Guard&) = delete;
+  Guard& operator=(const Guard&) = delete;
+};
+
+bool pass_through() { return !g_ready.load(std::memory_order_acquire) || g_cfg.mode == Mode::off || t_depth > 0; }
+
+int64_t monotonic_ns() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// The executable's path, read once per process image (a fork child keeps the same one).
+char g_exe[PATH_MAX];
+std::atomic<bool> g_exe_known{false};
+const char* exe_path() {
+  if (!g_exe_known.load(std::memory_order_acquire)) {
+    const ssize_t n = readlink("/proc/self/exe", g_exe, sizeof g_exe - 1);
+    g_exe[n > 0 ? n : 0] = '\0';
+    g_exe_known.store(true, std::memory_order_release);
+  }
+  return g_exe;
+}
+
+/// One call being observed: the record, the commit picture, the start time.
+struct Call {
+  Record rec;
+  Picture pic;
+  int64_t t0_ns = 0;
+  char site[160] = {};
+};
+
+void capture_stack(Record& r, uintptr_t return_address) {
+  const int depth = g_cfg.stack_depth;
+  if (depth <= 0) return;
+  uintptr_t pcs[Record::kMaxFrames + 16];
+  int want = depth + 12;  // our own frames come first and are dropped below
+  if (want > static_cast<int>(sizeof pcs / sizeof pcs[0])) want = sizeof pcs / sizeof pcs[0];
+  const int n = capture_pcs(pcs, want, 0);
+  int first = 0;
+  for (int i = 0; i < n; ++i) {
+    if (pcs[i] == return_address) {  // the caller's frame: everything inside it is ours
+      first = i;
+      break;
+    }
+  }
+  for (int i = first; i < n && r.nframes < depth && r.nframes < Record::kMaxFrames; ++i) {
+    Frame& f = r.frames[r.nframes++];
+    f.pc = pcs[i];
+    resolve_frame(f);
+  }
+}
+
+/// Fills everything known before the call: identity, site, stack and (when `probe`) the picture.
+void begin(Call& c, CallKind kind, uintptr_t return_address, const char* command, bool probe) {
+  Record& r = c.rec;
+  c.t0_ns = monotonic_ns();
+  struct timespec now {};
+  clock_gettime(CLOCK_REALTIME, &now);
+  r.ts_sec = now.tv_sec;
+  r.ts_usec = now.tv_nsec / 1000;
+  r.pid = getpid();
+  r.ppid = getppid();
+  r.tid = static_cast<pid_t>(syscall(SYS_gettid));
+  r.exe = exe_path();
+  r.call = kind;
+  r.command = command;
+  resolve_site(return_address, r.site_module, r.site_offset);
+  FixedWriter w(c.site, sizeof c.site - 1);
+  w.put(r.site_module);
+  w.put("+0x");
+  w.put_hex(r.site_offset);
+  c.site[w.size()] = '\0';
+  if (probe) {
+    gather_picture(0, Precision::automatic, g_cfg.precise_margin_pct, c.pic);
+    const Picture& p = c.pic;
+    r.vm_size_kb = p.status.vm_size_kb;
+    r.vm_rss_kb = p.status.vm_rss_kb;
+    r.charge_kb = p.inputs.charge_kb;
+    r.charge_method = p.charge_method();
+    r.commit_limit_kb = p.mem.commit_limit_kb;
+    r.committed_as_kb = p.mem.committed_as_kb;
+    r.overcommit_mode = p.vm.overcommit_memory;
+    r.verdict = p.verdict.verdict;
+    r.margin_kb = p.verdict.margin_kb;
+  }
+  capture_stack(r, return_address);
+}
+
+void finish(Call& c, int64_t result, int err, pid_t child) {
+  Record& r = c.rec;
+  r.result = result;
+  r.err = err;
+  r.child_pid = child;
+  r.duration_us = (monotonic_ns() - c.t0_ns) / 1000;
+  char line[PIPE_BUF];
+  const size_t n = g_cfg.format == Format::json ? format_json(r, line, sizeof line) : format_text(r, line, sizeof line);
+  if (n > 0) g_sink.write_record(line, n);
+}
+
+bool wants_substitute(const Call& c) {
+  return g_cfg.mode == Mode::mitigate &&
+         (g_cfg.trigger == Trigger::always || c.pic.verdict.verdict == Verdict::refuse);
+}
+
+/// Tries a slim fork. Returns true when one was made (pid in `pid`); otherwise sets a reason.
+bool try_slim_fork(Call& c, ForkFn real, pid_t& pid) {
+  SlimLimits limits;
+  limits.min_kb = g_cfg.slim_min_kb;
+  int on_stack = 0;
+  limits.keep_address = reinterpret_cast<uintptr_t>(&on_stack);
+  SlimPlan plan;
+  if (plan_slim_fork("/proc/self/smaps", limits, plan) != 0) {
+    c.rec.reason = "slim fork impossible: /proc/self/smaps unreadable";
+    return false;
+  }
+  if (plan.n == 0) {
+    c.rec.reason = "slim fork found no private mapping of FORKGUARD_SLIM_MIN or more to exclude";
+    return false;
+  }
+  CommitInputs slim = c.pic.inputs;
+  slim.charge_kb = plan.remaining_charge_kb;
+  slim.largest_vma_kb = plan.remaining_largest_kb;
+  if (predict_fork(slim).verdict == Verdict::refuse && g_cfg.trigger != Trigger::always) {
+    c.rec.reason = "even a slim fork would be refused; the vfork substitute is not available at this site";
+    return false;
+  }
+  pid = slim_fork(real, plan, c.site);
+  c.rec.action = Action::slim_fork;
+  c.rec.reason = c.pic.verdict.verdict == Verdict::refuse ? "kernel predicted to refuse a full fork"
+                                                          : "FORKGUARD_TRIGGER=always";
+  return true;
+}
+
+}  // namespace
+
+void engine_init(EnvLookup env, void* env_ctx, bool secure) {
+  if (g_ready.load(std::memory_order_acquire)) return;
+  static std::atomic<bool> initialising{false};
+  if (initialising.exchange(true)) return;  // another thread is at it: pass through meanwhile
+  g_cfg = parse_config(
+      env, env_ctx, secure, [](const char* msg, void*) { diag_warn(msg); }, nullptr);
+  g_sink.configure(g_cfg);
+  g_ready.store(true, std::memory_order_release);
+}
+
+bool engine_ready() { return g_ready.load(std::memory_order_acquire); }
+const Config& engine_config() { return g_cfg; }
+
+pid_t engine_fork(CallKind kind, uintptr_t return_address, ForkFn real) {
+  if (pass_through()) return real();
+  const int entry_errno = errno;
+  Guard guard;
+  Call c;
+  begin(c, kind, return_address, nullptr, true);
+  pid_t pid = -1;
+  bool substituted = false;
+  errno = entry_errno;
+  if (wants_substitute(c)) substituted = try_slim_fork(c, real, pid);
+  if (!substituted) pid = real();
+  if (pid == 0) return 0;  // child: only async-signal-safe work, and there is none left to do
+  int err = pid < 0 ? errno : 0;
+  // The prediction missed a refusal: retry once with the substitute (FORKGUARD_TRIGGER=predicted).
+  if (pid < 0 && err == ENOMEM && !substituted && g_cfg.mode == Mode::mitigate) {
+    substituted = try_slim_fork(c, real, pid);
+    if (pid == 0) return 0;
+    err = pid < 0 ? errno : 0;
+    if (substituted) c.rec.reason = "kernel refused the full fork (ENOMEM) although it was predicted to allow it";
+  }
+  if (pid < 0 && g_cfg.mode == Mode::mitigate && err == ENOMEM && !substituted) c.rec.action = Action::refused;
+  finish(c, pid, err, pid > 0 ? pid : -1);
+  errno = pid < 0 ? err : entry_errno;
+  return pid;
+}
+
+int engine_system(const char* command, uintptr_t return_address, SystemFn real) {
+  if (pass_through()) return real(command);
+  const int entry_errno = errno;
+  Guard guard;
+  Call c;
+  begin(c, CallKind::system, return_address, command, true);
+  errno = entry_errno;
+  const int status = real(command);
+  const int after = errno;
+  finish(c, status, status == -1 ? after : 0, -1);
+  errno = after;
+  return status;
+}
+
+FILE* engine_popen(const char* command, const char* mode, uintptr_t return_address, PopenFn real) {
+  if (pass_through()) return real(command, mode);
+  const int entry_errno = errno;
+  Guard guard;
+  Call c;
+  begin(c, CallKind::popen, return_address, command, true);
+  errno = entry_errno;
+  FILE* stream = real(command, mode);
+  const int after = errno;
+  finish(c, stream != nullptr ? 0 : -1, stream != nullptr ? 0 : after, -1);
+  errno = after;
+  return stream;
+}
+
+int engine_pclose(FILE* stream, uintptr_t return_address, PcloseFn real) {
+  if (pass_through()) return real(stream);
+  const int entry_errno = errno;
+  Guard guard;
+  Call c;
+  begin(c, CallKind::pclose, return_address, nullptr, false);
+  errno = entry_errno;
+  const int status = real(stream);
+  const int after = errno;
+  finish(c, status, status == -1 ? after : 0, -1);
+  errno = after;
+  return status;
+}
+
+int engine_posix_spawn(CallKind kind, pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
+                       const posix_spawnattr_t* attr, char* const argv[], char* const envp[],
+                       uintptr_t return_address, SpawnFn real) {
+  if (pass_through()) return real(pid, path, actions, attr, argv, envp);
+  const int entry_errno = errno;
+  Guard guard;
+  // The command line as the record shows it: argv joined by spaces (path when argv is empty).
+  char command[2048];
+  FixedWriter w(command, sizeof command - 1);
+  if (argv != nullptr && argv[0] != nullptr) {
+    for (int i = 0; argv[i] != nullptr && !w.overflowed(); ++i) {
+      if (i > 0) w.put(' ');
+      w.put(argv[i]);
+    }
+  } else if (path != nullptr) {
+    w.put(path);
+  }
+  command[w.size()] = '\0';
+  Call c;
+  begin(c, kind, return_address, command, true);
+  pid_t child = -1;
+  errno = entry_errno;
+  const int rc = real(&child, path, actions, attr, argv, envp);
+  const int after = errno;
+  if (pid != nullptr && rc == 0) *pid = child;
+  finish(c, rc, rc, rc == 0 ? child : -1);
+  errno = after;
+  return rc;
+}
+
+int engine_daemon(int nochdir, int noclose, uintptr_t return_address, DaemonFn real) {
+  if (pass_through()) return real(nochdir, noclose);
+  const int entry_errno = errno;
+  Guard guard;
+  Call c;
+  begin(c, CallKind::daemon, return_address, nullptr, true);
+  errno = entry_errno;
+  // daemon()'s parent _exit()s inside it: the record is written by whoever returns (the daemon).
+  const int rc = real(nochdir, noclose);
+  const int after = errno;
+  c.rec.pid = getpid();
+  c.rec.ppid = getppid();
+  finish(c, rc, rc == -1 ? after : 0, rc == 0 ? getpid() : -1);
+  errno = after;
+  return rc;
+}
+
+namespace {
+constexpr int kVforkDepth = 2;  // a vfork child that vforks again; deeper ones pass unrecorded
+thread_local VforkSlot t_vfork_slots[kVforkDepth + 1];
+thread_local Call* t_vfork_calls[kVforkDepth];
+thread_local int t_vfork_depth = 0;
+ForkFn g_real_vfork = nullptr;
+}  // namespace
+
+ForkFn engine_real_vfork() { return g_real_vfork; }
+
+VforkSlot* engine_vfork_enter(uintptr_t return_address, ForkFn real) {
+  g_real_vfork = real;
+  const int entry_errno = errno;
+  const int depth = t_vfork_depth;
+  if (pass_through() || depth >= kVforkDepth) {
+    // The spare slot: the stub still needs a place for the return address and r12.
+    VforkSlot* spare = &t_vfork_slots[kVforkDepth];
+    spare->return_address = return_address;
+    spare->real_vfork = real;
+    spare->recording = 0;
+    errno = entry_errno;
+    return spare;
+  }
+  static thread_local Call calls[kVforkDepth];
+  Call& c = calls[depth];
+  c = Call{};
+  {
+    Guard guard;
+    begin(c, CallKind::vfork, return_address, nullptr, true);
+  }
+  VforkSlot* slot = &t_vfork_slots[depth];
+  slot->return_address = return_address;
+  slot->real_vfork = real;
+  slot->recording = 1;
+  t_vfork_calls[depth] = &c;
+  t_vfork_depth = depth + 1;
+  errno = entry_errno;
+  return slot;
+}
+
+void engine_vfork_leave(VforkSlot* slot, pid_t result) {
+  const int after = errno;
+  if (slot->recording == 0) return;
+  const int depth = t_vfork_depth - 1;
+  t_vfork_depth = depth;
+  Call& c = *t_vfork_calls[depth];
+  {
+    Guard guard;
+    finish(c, result, result < 0 ? after : 0, result > 0 ? result : -1);
+  }
+  errno = after;  // as glibc leaves it: the child shares errno, and the caller may look at it
+}
+
+}  // namespace forkguard

@@ -1,0 +1,100 @@
+/// @file picture.cpp
+/// @brief Gathers a process's commit picture and predicts the kernel's verdict on its fork.
+#include "forkguard/picture.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "forkguard/fixed_writer.hpp"
+
+namespace forkguard {
+
+namespace {
+
+constexpr int kCapSysAdmin = 21;
+
+void proc_path(char* out, size_t cap, const char* root, pid_t pid, const char* leaf) {
+  FixedWriter w(out, cap - 1);
+  w.put(root);
+  w.put('/');
+  if (pid == 0) {
+    w.put("self");
+  } else {
+    w.put_int(pid);
+  }
+  w.put('/');
+  w.put(leaf);
+  out[w.size()] = '\0';
+}
+
+void note_errno(Picture& out) {
+  if (out.read_errno == 0) out.read_errno = errno != 0 ? errno : EIO;
+}
+
+// Whether the cheap estimate leaves the verdict in doubt, so the smaps walk is worth its cost.
+bool estimate_is_near_limit(const CommitInputs& in, const CommitVerdict& v, int margin_pct) {
+  if (v.verdict == Verdict::unknown) return in.charge_kb >= 0;  // mode 0 without a largest VMA yet
+  if (v.allowed_kb <= 0) return true;
+  const int64_t band = v.allowed_kb / 100 * margin_pct;
+  return v.margin_kb <= band;
+}
+
+}  // namespace
+
+void gather_picture(pid_t pid, Precision precision, int margin_pct, Picture& out, const char* proc_root) {
+  out = Picture{};
+  char path[256];
+  char buf[4096];
+
+  proc_path(path, sizeof path, proc_root, pid, "status");
+  if (read_small_file(path, buf, sizeof buf) >= 0) {
+    parse_status(buf, out.status);
+  } else {
+    note_errno(out);
+  }
+  FixedWriter w(path, sizeof path - 1);
+  w.put(proc_root);
+  w.put("/meminfo");
+  path[w.size()] = '\0';
+  if (read_small_file(path, buf, sizeof buf) >= 0) {
+    parse_meminfo(buf, out.mem);
+  } else {
+    note_errno(out);
+  }
+  out.vm = read_vm_sysctl(proc_root);
+
+  CommitInputs& in = out.inputs;
+  in.overcommit_mode = out.vm.overcommit_memory;
+  in.mem_total_kb = out.mem.mem_total_kb;
+  in.swap_total_kb = out.mem.swap_total_kb;
+  in.commit_limit_kb = out.mem.commit_limit_kb;
+  in.committed_as_kb = out.mem.committed_as_kb;
+  in.admin_reserve_kb = out.vm.admin_reserve_kbytes;
+  in.user_reserve_kb = out.vm.user_reserve_kbytes;
+  in.total_vm_kb = out.status.vm_size_kb;
+  in.charge_kb = estimate_charge_kb(out.status);
+  in.cap_sys_admin = out.status.cap_eff >= 0 && ((out.status.cap_eff >> kCapSysAdmin) & 1) != 0;
+  const long page = sysconf(_SC_PAGESIZE);
+  in.page_kb = page >= 1024 ? page / 1024 : 4;
+
+  // Mode 0 judges the largest single VMA: the estimate bounds it when far below RAM + swap.
+  if (in.overcommit_mode == 0 && in.charge_kb >= 0) in.largest_vma_kb = in.charge_kb;
+  out.verdict = predict_fork(in);
+
+  const bool walk = precision == Precision::exact ||
+                    (in.overcommit_mode != 1 && in.overcommit_mode >= 0 &&
+                     estimate_is_near_limit(in, out.verdict, margin_pct));
+  if (!walk) return;
+  proc_path(path, sizeof path, proc_root, pid, "smaps");
+  if (measure_charge_smaps(path, out.smaps) != 0) {
+    note_errno(out);
+    return;  // keep the estimate's verdict
+  }
+  out.used_smaps = true;
+  in.charge_kb = out.smaps.charge_kb;
+  in.largest_vma_kb = out.smaps.largest_kb;
+  out.verdict = predict_fork(in);
+}
+
+}  // namespace forkguard

@@ -1,0 +1,171 @@
+/// @file sink.cpp
+/// @brief The record sink: one write(2) per record into a descriptor whose identity is checked.
+#include "forkguard/sink.hpp"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "forkguard/diag.hpp"
+#include "forkguard/fixed_writer.hpp"
+
+namespace forkguard {
+
+namespace {
+
+// Guards (re)opening. Holds the holder's pid so a fork child, where the holder thread does not
+// exist, takes the lock over instead of spinning for ever.
+std::atomic<pid_t> g_open_lock{0};
+
+struct OpenLock {
+  OpenLock() {
+    const pid_t me = static_cast<pid_t>(syscall(SYS_gettid));
+    for (;;) {
+      pid_t expected = 0;
+      if (g_open_lock.compare_exchange_weak(expected, me)) return;
+      // A holder that is not a live thread of ours is gone (fork child): take over.
+      if (expected != 0 && syscall(SYS_tgkill, getpid(), expected, 0) != 0) {
+        if (g_open_lock.compare_exchange_weak(expected, me)) return;
+      }
+    }
+  }
+  ~OpenLock() { g_open_lock.store(0); }
+};
+
+// A descriptor number far from the low ones a program allocates and iterates over.
+int high_fd_floor() {
+  struct rlimit rl {};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1000;
+  const auto cur = static_cast<long>(rl.rlim_cur);
+  return cur > 256 ? static_cast<int>(cur - 128) : static_cast<int>(cur / 2);
+}
+
+bool same_file(int fd, dev_t dev, ino_t ino) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return false;
+  const int flags = fcntl(fd, F_GETFD);
+  // Our descriptor is always close-on-exec; one without it was re-created by the program.
+  return st.st_dev == dev && st.st_ino == ino && flags >= 0 && (flags & FD_CLOEXEC) != 0;
+}
+
+}  // namespace
+
+bool Sink::expand_path(const char* tmpl, pid_t pid, char* out, size_t cap) {
+  FixedWriter w(out, cap - 1);
+  for (const char* p = tmpl; *p != '\0'; ++p) {
+    if (p[0] == '%' && p[1] == 'p') {
+      w.put_int(pid);
+      ++p;
+    } else if (p[0] == '%' && p[1] == '%') {
+      w.put('%');
+      ++p;
+    } else {
+      w.put(*p);
+    }
+  }
+  out[w.size()] = '\0';
+  return !w.overflowed();
+}
+
+void Sink::configure(const Config& cfg) {
+  kind_ = cfg.log_kind;
+  copy_cstr(tmpl_, sizeof tmpl_, cfg.log_path);
+  per_pid_ = std::strstr(tmpl_, "%p") != nullptr;
+  fd_ = -1;
+  owner_ = 0;
+  fell_back_ = false;
+}
+
+void Sink::fall_back_to_stderr(const char* why) {
+  if (!fell_back_) {
+    char msg[1400];
+    FixedWriter w(msg, sizeof msg - 1);
+    w.put("cannot log to ");
+    w.put(tmpl_);
+    w.put(" (");
+    w.put(why);
+    w.put("); records go to stderr from now on");
+    msg[w.size()] = '\0';
+    diag_warn(msg);
+  }
+  fell_back_ = true;
+  kind_ = LogKind::stderr_stream;
+}
+
+bool Sink::ensure_open() {
+  const pid_t me = getpid();
+  int fd = fd_;
+  if (fd >= 0 && owner_ == me && same_file(fd, dev_, ino_)) return true;
+  OpenLock lock;
+  fd = fd_;
+  if (fd >= 0) {
+    if (owner_ == me && same_file(fd, dev_, ino_)) return true;  // another thread reopened it
+    if (owner_ != me && same_file(fd, dev_, ino_)) {
+      if (!per_pid_) {  // a fork child shares the parent's file: O_APPEND keeps records whole
+        owner_ = me;
+        return true;
+      }
+      close(fd);  // inherited copy of the parent's per-pid file: ours to close
+    }
+    // Otherwise the program closed or replaced the number: it is not ours any more, leave it.
+    fd_ = -1;
+  }
+  char path[1100];
+  if (!expand_path(tmpl_, me, path, sizeof path)) {
+    fall_back_to_stderr("path too long");
+    return false;
+  }
+  // O_NOFOLLOW: never let a planted symlink redirect records; 0600: records name commands.
+  int nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+  if (nfd < 0) {
+    char scratch[16];
+    fall_back_to_stderr(errno_name(errno, scratch));
+    return false;
+  }
+  const int high = fcntl(nfd, F_DUPFD_CLOEXEC, high_fd_floor());
+  if (high >= 0) {
+    close(nfd);
+    nfd = high;
+  }
+  struct stat st {};
+  fstat(nfd, &st);
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
+  owner_ = me;
+  fd_ = nfd;
+  return true;
+}
+
+void Sink::write_record(const char* data, size_t len) {
+  const int saved = errno;
+  if (kind_ == LogKind::syslog) {
+    // One syslog() call per record; the trailing newline is the sink's, not the message's.
+    syslog(LOG_USER | LOG_INFO, "%.*s", static_cast<int>(len > 0 && data[len - 1] == '\n' ? len - 1 : len),
+           data);
+    errno = saved;
+    return;
+  }
+  int fd = STDERR_FILENO;
+  if (kind_ == LogKind::file && ensure_open()) fd = fd_;
+  ssize_t n;
+  do {
+    n = write(fd, data, len);  // one write: records from many processes never interleave
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && fd != STDERR_FILENO) {
+    char scratch[16];
+    fall_back_to_stderr(errno_name(errno, scratch));
+    do {
+      n = write(STDERR_FILENO, data, len);
+    } while (n < 0 && errno == EINTR);
+  }
+  errno = saved;
+}
+
+}  // namespace forkguard

@@ -1,0 +1,144 @@
+/// @file slim_fork.cpp
+/// @brief Slim fork: exclude large private mappings with MADV_DONTFORK for the length of a fork.
+#include "forkguard/slim_fork.hpp"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "forkguard/fixed_writer.hpp"
+
+namespace forkguard {
+
+namespace {
+
+constexpr uintptr_t kGlibcHeapMax = 64ull << 20;  // glibc's non-main arenas: 64 MiB-aligned heaps
+
+bool is_anonymous(const Vma& v) { return v.path.empty(); }
+
+struct PlanCtx {
+  const SlimLimits* limits;
+  SlimPlan* plan;
+};
+
+void add_candidate(const Vma& v, void* ctx) {
+  auto* c = static_cast<PlanCtx*>(ctx);
+  if (!slim_candidate(v, *c->limits) || c->plan->n >= SlimPlan::kMax) {
+    if (v.charged_by_fork()) {  // stays in the fork: it is what the slim fork will be charged
+      const auto kb = static_cast<int64_t>(v.size_kb());
+      c->plan->remaining_charge_kb += kb;
+      if (kb > c->plan->remaining_largest_kb) c->plan->remaining_largest_kb = kb;
+    }
+    return;
+  }
+  c->plan->regions[c->plan->n++] = SlimRegion{static_cast<uintptr_t>(v.start), static_cast<uintptr_t>(v.end)};
+  c->plan->excluded_kb += static_cast<int64_t>(v.size_kb());
+}
+
+void smaps_chunk(const char* data, size_t len, void* ctx) { static_cast<SmapsParser*>(ctx)->feed(data, len); }
+
+// The child's copy of the plan, read by its SIGSEGV handler (static: the handler may not allocate).
+SlimPlan g_child_plan;
+char g_child_site[128];
+
+void on_child_segv(int sig, siginfo_t* info, void*) {
+  const auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  for (int i = 0; i < g_child_plan.n; ++i) {
+    const SlimRegion& r = g_child_plan.regions[i];
+    if (addr < r.start || addr >= r.end) continue;
+    char msg[512];
+    FixedWriter w(msg, sizeof msg);
+    w.put("forkguard: child ");
+    w.put_int(getpid());
+    w.put(" of the slim fork at ");
+    w.put(g_child_site);
+    w.put(" touched 0x");
+    w.put_hex(addr);
+    w.put(" in a region the fork excluded [0x");
+    w.put_hex(r.start);
+    w.put("-0x");
+    w.put_hex(r.end);
+    w.put(") of ");
+    w.put_int(static_cast<int64_t>((r.end - r.start) >> 20));
+    w.put(" MiB; raise FORKGUARD_SLIM_MIN or run this site in observe mode\n");
+    ssize_t ignored = write(STDERR_FILENO, msg, w.size());
+    (void)ignored;
+    break;
+  }
+  signal(sig, SIG_DFL);  // returning re-runs the access, which now ends the child as before
+}
+
+// Serialises slim forks: another thread's fork inside the window would also lose the regions.
+// Holds the holder's tid so a child (where the holder does not exist) can never be stuck on it.
+std::atomic<pid_t> g_slim_lock{0};
+
+}  // namespace
+
+bool slim_candidate(const Vma& v, const SlimLimits& limits) {
+  if (!v.have_flags || !v.charged_by_fork() || !v.is_private || !v.writable) return false;
+  if (static_cast<int64_t>(v.size_kb()) < limits.min_kb) return false;
+  if (!is_anonymous(v)) return false;  // [heap], [stack], files: the child may well need them
+  if (limits.keep_address >= v.start && limits.keep_address < v.end) return false;
+  // A glibc arena heap (64 MiB-aligned, at most 64 MiB): the child's malloc may live there.
+  if (v.start % kGlibcHeapMax == 0 && v.end - v.start <= kGlibcHeapMax) return false;
+  return true;
+}
+
+int plan_slim_fork(const char* smaps_path, const SlimLimits& limits, SlimPlan& plan) {
+  plan = SlimPlan{};
+  PlanCtx ctx{&limits, &plan};
+  SmapsParser parser(add_candidate, &ctx);
+  if (stream_file(smaps_path, smaps_chunk, &parser) != 0) return -1;
+  parser.finish();
+  return 0;
+}
+
+pid_t slim_fork(pid_t (*real_fork)(), const SlimPlan& plan, const char* site) {
+  const auto me = static_cast<pid_t>(syscall(SYS_gettid));
+  pid_t expected = 0;
+  while (!g_slim_lock.compare_exchange_weak(expected, me)) {
+    expected = 0;
+    sched_yield();
+  }
+  int marked = 0;
+  for (; marked < plan.n; ++marked) {
+    const SlimRegion& r = plan.regions[marked];
+    if (madvise(reinterpret_cast<void*>(r.start), r.end - r.start, MADV_DONTFORK) != 0) break;
+  }
+  g_child_plan = plan;
+  g_child_plan.n = marked;
+  copy_cstr(g_child_site, sizeof g_child_site, site);
+
+  const pid_t pid = real_fork();
+  const int err = errno;
+  if (pid == 0) {
+    g_slim_lock.store(0);  // the child is single-threaded: nobody else can hold it here
+    struct sigaction old {};
+    // Only where the program has no SIGSEGV handler of its own: never replace the program's.
+    if (sigaction(SIGSEGV, nullptr, &old) == 0 && old.sa_handler == SIG_DFL && (old.sa_flags & SA_SIGINFO) == 0) {
+      struct sigaction sa {};
+      sa.sa_sigaction = on_child_segv;
+      sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+      sigemptyset(&sa.sa_mask);
+      sigaction(SIGSEGV, &sa, nullptr);
+    }
+    errno = err;
+    return 0;
+  }
+  // Parent: exactly the regions marked above, none of the program's own DONTFORK ones.
+  for (int i = 0; i < marked; ++i) {
+    const SlimRegion& r = plan.regions[i];
+    madvise(reinterpret_cast<void*>(r.start), r.end - r.start, MADV_DOFORK);
+  }
+  g_slim_lock.store(0);
+  errno = err;
+  return pid;
+}
+
+}  // namespace forkguard

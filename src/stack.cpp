@@ -1,0 +1,186 @@
+/// @file stack.cpp
+/// @brief Caller stacks via libunwind (dlopen'ed RTLD_LOCAL on first use) and a lock-free
+/// dladdr cache, so repeated calls from one site cost a hash lookup per frame.
+#include "forkguard/stack.hpp"
+
+#include <cxxabi.h>
+#include <dlfcn.h>
+#include <link.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#include "forkguard/diag.hpp"
+
+namespace forkguard {
+
+namespace {
+
+using UnwBacktrace = int (*)(void** buffer, int size);
+
+enum LoadState { kNotTried = 0, kLoading = 1, kLoaded = 2, kFailed = 3 };
+std::atomic<int> g_unwind_state{kNotTried};
+UnwBacktrace g_unw_backtrace = nullptr;
+
+UnwBacktrace unwinder() {
+  int state = g_unwind_state.load(std::memory_order_acquire);
+  if (state == kLoaded) return g_unw_backtrace;
+  if (state != kNotTried) return nullptr;  // failed, or another thread is loading: no stack this time
+  int expected = kNotTried;
+  if (!g_unwind_state.compare_exchange_strong(expected, kLoading)) return nullptr;
+  // RTLD_LOCAL: libunwind's _Unwind_* and backtrace aliases must never replace the host's.
+  void* handle = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+  void* fn = handle != nullptr ? dlsym(handle, "unw_backtrace") : nullptr;
+  if (fn == nullptr) {
+    diag_warn("libunwind.so.8 is not available (install libunwind8); records carry the call site only");
+    g_unwind_state.store(kFailed, std::memory_order_release);
+    return nullptr;
+  }
+  g_unw_backtrace = reinterpret_cast<UnwBacktrace>(fn);
+  g_unwind_state.store(kLoaded, std::memory_order_release);
+  return g_unw_backtrace;
+}
+
+// Bump arena for cached names: never freed, never reallocated, so pointers handed out stay valid.
+constexpr size_t kArenaSize = 256 * 1024;
+char g_arena[kArenaSize];
+std::atomic<size_t> g_arena_used{0};
+
+const char* intern(const char* s, size_t max_len) {
+  size_t n = std::strlen(s);
+  if (n > max_len) n = max_len;
+  const size_t at = g_arena_used.fetch_add(n + 1);
+  if (at + n + 1 > kArenaSize) return nullptr;
+  std::memcpy(g_arena + at, s, n);
+  g_arena[at + n] = '\0';
+  return g_arena + at;
+}
+
+const char* basename_of(const char* path) {
+  const char* slash = std::strrchr(path, '/');
+  return slash != nullptr ? slash + 1 : path;
+}
+
+// The main program's lowest mapped address, which dladdr reports as its dli_fbase.
+std::atomic<uintptr_t> g_main_base{0};
+const char* g_main_name = nullptr;
+
+int find_main(struct dl_phdr_info* info, size_t, void* out) {
+  uintptr_t lowest = UINTPTR_MAX;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    if (info->dlpi_phdr[i].p_type == PT_LOAD) {
+      const uintptr_t a = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+      if (a < lowest) lowest = a;
+    }
+  }
+  *static_cast<uintptr_t*>(out) = lowest & ~static_cast<uintptr_t>(4095);
+  return 1;  // the first object is the main program
+}
+
+const char* module_name(const Dl_info& info) {
+  if (g_main_base.load(std::memory_order_acquire) == 0) {
+    uintptr_t base = 0;
+    dl_iterate_phdr(find_main, &base);
+    char exe[1024];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    g_main_name = intern(basename_of(exe), 255);
+    g_main_base.store(base == 0 ? 1 : base, std::memory_order_release);
+  }
+  // dladdr names the main program by argv[0], which a program may rewrite: use its real file.
+  if (reinterpret_cast<uintptr_t>(info.dli_fbase) == g_main_base.load() && g_main_name != nullptr) {
+    return g_main_name;
+  }
+  return info.dli_fname != nullptr ? basename_of(info.dli_fname) : "?";
+}
+
+struct CacheEntry {
+  std::atomic<uintptr_t> key{0};  // published last: a reader that sees the pc sees the fields
+  std::atomic<int> claimed{0};
+  const char* module;
+  uintptr_t offset;
+  const char* symbol;
+};
+constexpr size_t kCacheSize = 4096;
+constexpr int kProbes = 8;
+CacheEntry g_cache[kCacheSize];
+
+size_t slot_of(uintptr_t pc) { return (pc * 0x9E3779B97F4A7C15ull) >> 52; }  // top 12 bits
+
+void resolve_uncached(uintptr_t pc, bool want_symbol, Frame& f) {
+  Dl_info info{};
+  // pc - 1: a return address may already lie in the next function after a noreturn call.
+  if (dladdr(reinterpret_cast<void*>(pc - 1), &info) == 0 || info.dli_fbase == nullptr) {
+    f.module = "?";
+    f.offset = pc;
+    f.symbol = "";
+    return;
+  }
+  const char* mod = module_name(info);
+  const char* interned = intern(mod, 255);
+  f.module = interned != nullptr ? interned : "?";
+  f.offset = pc - reinterpret_cast<uintptr_t>(info.dli_fbase);
+  f.symbol = "";
+  if (want_symbol && info.dli_sname != nullptr) {
+    int status = 0;
+    char* demangled = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status);
+    const char* name = intern(status == 0 && demangled != nullptr ? demangled : info.dli_sname, 255);
+    std::free(demangled);
+    f.symbol = name != nullptr ? name : "";
+  }
+}
+
+void resolve_cached(uintptr_t pc, bool want_symbol, Frame& f) {
+  f.pc = pc;
+  const size_t start = slot_of(pc);
+  for (int i = 0; i < kProbes; ++i) {
+    CacheEntry& e = g_cache[(start + i) % kCacheSize];
+    const uintptr_t k = e.key.load(std::memory_order_acquire);
+    if (k == pc) {
+      f.module = e.module;
+      f.offset = e.offset;
+      f.symbol = e.symbol;
+      return;
+    }
+    if (k != 0) continue;
+    resolve_uncached(pc, true, f);
+    int expected = 0;
+    if (e.claimed.compare_exchange_strong(expected, 1)) {
+      e.module = f.module;
+      e.offset = f.offset;
+      e.symbol = f.symbol;
+      e.key.store(pc, std::memory_order_release);
+    }
+    if (!want_symbol) f.symbol = "";
+    return;
+  }
+  resolve_uncached(pc, want_symbol, f);  // table crowded here: resolve without caching
+}
+
+}  // namespace
+
+int capture_pcs(uintptr_t* pcs, int max, int skip) {
+  if (max <= 0) return 0;
+  UnwBacktrace bt = unwinder();
+  if (bt == nullptr) return 0;
+  void* raw[Record::kMaxFrames + 16];
+  int want = max + skip;
+  if (want > static_cast<int>(sizeof raw / sizeof raw[0])) want = sizeof raw / sizeof raw[0];
+  const int n = bt(raw, want);
+  int out = 0;
+  for (int i = skip; i < n && out < max; ++i) pcs[out++] = reinterpret_cast<uintptr_t>(raw[i]);
+  return out;
+}
+
+void resolve_frame(Frame& f) { resolve_cached(f.pc, true, f); }
+
+void resolve_site(uintptr_t return_address, const char*& module, uintptr_t& offset) {
+  Frame f;
+  resolve_cached(return_address, false, f);
+  module = f.module;
+  offset = f.offset;
+}
+
+}  // namespace forkguard
