@@ -55,6 +55,38 @@ const char* exe_path() {
   return g_exe;
 }
 
+// The five vm sysctls, re-read at most once a second: they shape every verdict but an
+// administrator changes them rarely, and reading them costs five open/read/close per call.
+constexpr int64_t kSysctlTtlNs = 1000000000;
+struct SysctlCache {
+  std::atomic<int64_t> read_at_ns{0};
+  std::atomic<int> overcommit_memory{-1};
+  std::atomic<int64_t> ratio{-1}, kbytes{-1}, admin{-1}, user{-1};
+};
+SysctlCache g_sysctl;
+
+VmSysctl current_sysctl() {
+  const int64_t now = monotonic_ns();
+  const int64_t at = g_sysctl.read_at_ns.load(std::memory_order_acquire);
+  VmSysctl v;
+  if (at != 0 && now - at < kSysctlTtlNs) {
+    v.overcommit_memory = g_sysctl.overcommit_memory.load(std::memory_order_relaxed);
+    v.overcommit_ratio = g_sysctl.ratio.load(std::memory_order_relaxed);
+    v.overcommit_kbytes = g_sysctl.kbytes.load(std::memory_order_relaxed);
+    v.admin_reserve_kbytes = g_sysctl.admin.load(std::memory_order_relaxed);
+    v.user_reserve_kbytes = g_sysctl.user.load(std::memory_order_relaxed);
+    return v;
+  }
+  v = read_vm_sysctl("/proc");
+  g_sysctl.overcommit_memory.store(v.overcommit_memory, std::memory_order_relaxed);
+  g_sysctl.ratio.store(v.overcommit_ratio, std::memory_order_relaxed);
+  g_sysctl.kbytes.store(v.overcommit_kbytes, std::memory_order_relaxed);
+  g_sysctl.admin.store(v.admin_reserve_kbytes, std::memory_order_relaxed);
+  g_sysctl.user.store(v.user_reserve_kbytes, std::memory_order_relaxed);
+  g_sysctl.read_at_ns.store(now, std::memory_order_release);
+  return v;
+}
+
 /// One call being observed: the record, the commit picture, the start time.
 struct Call {
   Record rec;
@@ -105,7 +137,8 @@ void begin(Call& c, CallKind kind, uintptr_t return_address, const char* command
   w.put_hex(r.site_offset);
   c.site[w.size()] = '\0';
   if (probe) {
-    gather_picture(0, Precision::automatic, g_cfg.precise_margin_pct, c.pic);
+    const VmSysctl vm = current_sysctl();
+    gather_picture(0, Precision::automatic, g_cfg.precise_margin_pct, c.pic, "/proc", &vm);
     const Picture& p = c.pic;
     r.vm_size_kb = p.status.vm_size_kb;
     r.vm_rss_kb = p.status.vm_rss_kb;
@@ -116,6 +149,9 @@ void begin(Call& c, CallKind kind, uintptr_t return_address, const char* command
     r.overcommit_mode = p.vm.overcommit_memory;
     r.verdict = p.verdict.verdict;
     r.margin_kb = p.verdict.margin_kb;
+    r.allowed_kb = p.verdict.allowed_kb;
+    r.largest_vma_kb = p.used_smaps ? p.smaps.largest_kb : -1;  // otherwise only bounded by the estimate
+    r.rule = p.verdict.why;
   }
   capture_stack(r, return_address);
 }
@@ -201,6 +237,9 @@ pid_t engine_fork(CallKind kind, uintptr_t return_address, ForkFn real) {
     if (substituted) c.rec.reason = "kernel refused the full fork (ENOMEM) although it was predicted to allow it";
   }
   if (pid < 0 && g_cfg.mode == Mode::mitigate && err == ENOMEM && !substituted) c.rec.action = Action::refused;
+  if (g_cfg.mode == Mode::observe && (c.pic.verdict.verdict == Verdict::refuse || err == ENOMEM)) {
+    c.rec.reason = "observe mode: FORKGUARD_MODE=mitigate would make this fork without the charge (slim fork)";
+  }
   finish(c, pid, err, pid > 0 ? pid : -1);
   errno = pid < 0 ? err : entry_errno;
   return pid;

@@ -2,6 +2,8 @@
 /// @brief Gathers a process's commit picture and predicts the kernel's verdict on its fork.
 #include "forkguard/picture.hpp"
 
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -40,18 +42,45 @@ bool estimate_is_near_limit(const CommitInputs& in, const CommitVerdict& v, int 
   return v.margin_kb <= band;
 }
 
+
+// This process's figures the cheap way: statm's `data` is VmData + VmStk, capget gives CapEff.
+void read_self_fast(const char* proc_root, int64_t page_kb, Picture& out) {
+  char path[256];
+  char buf[256];
+  proc_path(path, sizeof path, proc_root, 0, "statm");
+  ProcStatm statm;
+  if (read_small_file(path, buf, sizeof buf) >= 0 && parse_statm(buf, statm)) {
+    out.status.vm_size_kb = statm.size >= 0 ? statm.size * page_kb : -1;
+    out.status.vm_rss_kb = statm.resident >= 0 ? statm.resident * page_kb : -1;
+    out.status.vm_data_kb = statm.data >= 0 ? statm.data * page_kb : -1;
+    out.status.vm_stk_kb = statm.data >= 0 ? 0 : -1;  // statm folds the stack into `data`
+  } else {
+    note_errno(out);
+  }
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capget, &header, data) == 0) out.status.cap_eff = data[0].effective | (int64_t{data[1].effective} << 32);
+}
+
 }  // namespace
 
-void gather_picture(pid_t pid, Precision precision, int margin_pct, Picture& out, const char* proc_root) {
+void gather_picture(pid_t pid, Precision precision, int margin_pct, Picture& out, const char* proc_root,
+                    const VmSysctl* known_vm) {
   out = Picture{};
   char path[256];
   char buf[4096];
+  const long page = sysconf(_SC_PAGESIZE);
+  const int64_t page_kb = page >= 1024 ? page / 1024 : 4;
 
-  proc_path(path, sizeof path, proc_root, pid, "status");
-  if (read_small_file(path, buf, sizeof buf) >= 0) {
-    parse_status(buf, out.status);
+  if (pid == 0 && precision == Precision::automatic) {
+    read_self_fast(proc_root, page_kb, out);
   } else {
-    note_errno(out);
+    proc_path(path, sizeof path, proc_root, pid, "status");
+    if (read_small_file(path, buf, sizeof buf) >= 0) {
+      parse_status(buf, out.status);
+    } else {
+      note_errno(out);
+    }
   }
   FixedWriter w(path, sizeof path - 1);
   w.put(proc_root);
@@ -62,7 +91,7 @@ void gather_picture(pid_t pid, Precision precision, int margin_pct, Picture& out
   } else {
     note_errno(out);
   }
-  out.vm = read_vm_sysctl(proc_root);
+  out.vm = known_vm != nullptr ? *known_vm : read_vm_sysctl(proc_root);
 
   CommitInputs& in = out.inputs;
   in.overcommit_mode = out.vm.overcommit_memory;
@@ -75,8 +104,7 @@ void gather_picture(pid_t pid, Precision precision, int margin_pct, Picture& out
   in.total_vm_kb = out.status.vm_size_kb;
   in.charge_kb = estimate_charge_kb(out.status);
   in.cap_sys_admin = out.status.cap_eff >= 0 && ((out.status.cap_eff >> kCapSysAdmin) & 1) != 0;
-  const long page = sysconf(_SC_PAGESIZE);
-  in.page_kb = page >= 1024 ? page / 1024 : 4;
+  in.page_kb = page_kb;
 
   // Mode 0 judges the largest single VMA: the estimate bounds it when far below RAM + swap.
   if (in.overcommit_mode == 0 && in.charge_kb >= 0) in.largest_vma_kb = in.charge_kb;

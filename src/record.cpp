@@ -119,6 +119,9 @@ size_t format_json(const Record& r, char* buf, size_t cap) {
   num_or_null(w, "overcommit_mode", r.overcommit_mode, r.overcommit_mode >= 0);
   str(w, "verdict", verdict_name(r.verdict));
   num_or_null(w, "margin_kb", r.margin_kb, r.verdict != Verdict::unknown);
+  num_or_null(w, "allowed_kb", r.allowed_kb, r.allowed_kb >= 0 && r.overcommit_mode != 1);
+  num_or_null(w, "largest_vma_kb", r.largest_vma_kb, r.largest_vma_kb >= 0);
+  if (r.rule != nullptr && r.rule[0] != '\0') str(w, "rule", r.rule);
   str(w, "action", action_name(r.action));
   if (r.reason != nullptr) str(w, "reason", r.reason);
   num_or_null(w, "result", r.result, true);
@@ -209,7 +212,17 @@ size_t format_text(const Record& r, char* buf, size_t cap) {
   }
   w.put(" in ");
   w.put_int(r.duration_us);
-  w.put("us; charge ");
+  w.put("us; ");
+  if (r.overcommit_mode == 0 && r.largest_vma_kb >= 0 && r.allowed_kb >= 0) {
+    // Mode 0 judges one mapping at a time against RAM + swap.
+    w.put("largest mapping ");
+    human_kb(w, r.largest_vma_kb);
+    w.put(" vs RAM+swap ");
+    human_kb(w, r.allowed_kb);
+    w.put(", charge ");
+  } else {
+    w.put("charge ");
+  }
   if (r.charge_kb >= 0) {
     human_kb(w, r.charge_kb);
   } else {
@@ -217,15 +230,21 @@ size_t format_text(const Record& r, char* buf, size_t cap) {
   }
   w.put(" (");
   w.put(r.charge_method);
-  w.put("), headroom ");
-  if (r.known_headroom()) {
-    human_kb(w, r.commit_limit_kb - r.committed_as_kb);
+  w.put("), commit limit ");
+  if (r.commit_limit_kb >= 0) {
+    human_kb(w, r.commit_limit_kb);
   } else {
     w.put('?');
   }
-  w.put(" of limit ");
-  if (r.commit_limit_kb >= 0) {
-    human_kb(w, r.commit_limit_kb);
+  w.put(", committed ");
+  if (r.committed_as_kb >= 0) {
+    human_kb(w, r.committed_as_kb);
+  } else {
+    w.put('?');
+  }
+  w.put(", headroom ");
+  if (r.known_headroom()) {
+    human_kb(w, r.commit_limit_kb - r.committed_as_kb);
   } else {
     w.put('?');
   }
@@ -237,10 +256,14 @@ size_t format_text(const Record& r, char* buf, size_t cap) {
   }
   w.put(", verdict ");
   w.put(verdict_name(r.verdict));
-  if (r.verdict != Verdict::unknown) {
-    w.put(r.margin_kb >= 0 ? " (room " : " (short by ");
+  if (r.verdict != Verdict::unknown && r.overcommit_mode != 1) {
+    w.put(r.verdict == Verdict::refuse ? " (short by " : " (room ");
     human_kb(w, r.margin_kb >= 0 ? r.margin_kb : -r.margin_kb);
     w.put(')');
+  }
+  if (r.rule != nullptr && r.rule[0] != '\0') {
+    w.put(": ");
+    w.put(r.rule);
   }
   w.put(", action ");
   w.put(action_name(r.action));

@@ -39,6 +39,9 @@ struct Record {
   int overcommit_mode = -1;
   Verdict verdict = Verdict::unknown;
   int64_t margin_kb = 0;  ///< the verdict's margin (room left; negative = short by)
+  int64_t allowed_kb = -1;      ///< the limit the verdict applied (mode 2: CommitLimit - reserves; mode 0: RAM + swap)
+  int64_t largest_vma_kb = -1;  ///< largest charged mapping (what mode 0 compares)
+  const char* rule = nullptr;   ///< the verdict's one-sentence explanation
   Action action = Action::passthrough;
   const char* reason = nullptr;  ///< why this action, when it is not a plain passthrough
   int64_t result = 0;

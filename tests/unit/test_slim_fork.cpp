@@ -1,0 +1,150 @@
+/// @file test_slim_fork.cpp
+/// @brief Slim fork on the real kernel: regions excluded from the child, restored in the parent.
+#include <catch2/catch.hpp>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+#include "forkguard/charge.hpp"
+#include "forkguard/slim_fork.hpp"
+
+namespace {
+
+pid_t plain_fork() { return fork(); }
+
+forkguard::Vma vma(uint64_t start, uint64_t end, bool ac, bool dc, const char* path = "") {
+  forkguard::Vma v;
+  v.start = start;
+  v.end = end;
+  v.readable = v.writable = v.is_private = true;
+  v.have_flags = true;
+  v.accountable = ac;
+  v.dontcopy = dc;
+  v.path = path;
+  return v;
+}
+
+bool has_dontcopy(uintptr_t addr) {
+  struct Ctx {
+    uintptr_t addr;
+    int found;
+  } ctx{addr, -1};
+  forkguard::SmapsParser p(
+      [](const forkguard::Vma& v, void* c) {
+        auto* x = static_cast<Ctx*>(c);
+        if (x->addr >= v.start && x->addr < v.end) x->found = v.dontcopy ? 1 : 0;
+      },
+      &ctx);
+  forkguard::stream_file(
+      "/proc/self/smaps", [](const char* d, size_t n, void* c) { static_cast<forkguard::SmapsParser*>(c)->feed(d, n); },
+      &p);
+  p.finish();
+  REQUIRE(ctx.found >= 0);
+  return ctx.found == 1;
+}
+
+}  // namespace
+
+TEST_CASE("slim candidates: large anonymous charged mappings only") {
+  forkguard::SlimLimits lim;
+  lim.min_kb = 64 * 1024;
+  lim.keep_address = 0x7000'0000'1000;
+  const uint64_t big = 256ull << 20;
+  CHECK(forkguard::slim_candidate(vma(0x1000'0000'1000, 0x1000'0000'1000 + big, true, false), lim));
+  CHECK_FALSE(forkguard::slim_candidate(vma(0x1000'0000'1000, 0x1000'0000'1000 + (1 << 20), true, false), lim));
+  CHECK_FALSE(forkguard::slim_candidate(vma(0x1000'0000'1000, 0x1000'0000'1000 + big, false, false), lim));
+  CHECK_FALSE(forkguard::slim_candidate(vma(0x1000'0000'1000, 0x1000'0000'1000 + big, true, true), lim));
+  CHECK_FALSE(forkguard::slim_candidate(vma(0x1000'0000'1000, 0x1000'0000'1000 + big, true, false, "[heap]"), lim));
+  CHECK_FALSE(forkguard::slim_candidate(vma(0x1000'0000'1000, 0x1000'0000'1000 + big, true, false, "/data/file"), lim));
+  // the calling thread's stack
+  CHECK_FALSE(forkguard::slim_candidate(vma(0x7000'0000'0000, 0x7000'0000'0000 + big, true, false), lim));
+  // a glibc arena heap: 64 MiB aligned, at most 64 MiB
+  lim.min_kb = 1024;
+  CHECK_FALSE(forkguard::slim_candidate(vma(0x7f00'0000'0000, 0x7f00'0000'0000 + (64 << 20), true, false), lim));
+}
+
+TEST_CASE("slim fork excludes the region from the child and restores it in the parent") {
+  const size_t len = 256ull << 20;
+  auto* region = static_cast<char*>(mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  REQUIRE(region != MAP_FAILED);
+  std::memset(region, 7, 4096);
+  const auto addr = reinterpret_cast<uintptr_t>(region);
+
+  forkguard::SlimLimits lim;
+  lim.min_kb = 128 * 1024;
+  int on_stack = 0;
+  lim.keep_address = reinterpret_cast<uintptr_t>(&on_stack);
+  forkguard::SlimPlan plan;
+  REQUIRE(forkguard::plan_slim_fork("/proc/self/smaps", lim, plan) == 0);
+  bool planned = false;
+  for (int i = 0; i < plan.n; ++i) planned |= plan.regions[i].start <= addr && addr < plan.regions[i].end;
+  REQUIRE(planned);
+  forkguard::ChargeSummary before;
+  REQUIRE(forkguard::measure_charge_smaps("/proc/self/smaps", before) == 0);
+  CHECK(plan.remaining_charge_kb == before.charge_kb - plan.excluded_kb);
+
+  SECTION("a child that does not touch the region runs normally") {
+    const pid_t pid = forkguard::slim_fork(plain_fork, plan, "test+0x1");
+    if (pid == 0) _exit(on_stack + 3);
+    REQUIRE(pid > 0);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 3);
+  }
+  SECTION("a child that touches the region dies of SIGSEGV with a forkguard message") {
+    int pipefd[2];
+    REQUIRE(pipe(pipefd) == 0);
+    // Catch2 catches SIGSEGV itself; the diagnosis is only installed over the default action.
+    struct sigaction dfl {}, catch2 {};
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGSEGV, &dfl, &catch2);
+    const pid_t pid = forkguard::slim_fork(plain_fork, plan, "test+0x2");
+    if (pid != 0) sigaction(SIGSEGV, &catch2, nullptr);
+    if (pid == 0) {
+      dup2(pipefd[1], STDERR_FILENO);
+      volatile char c = region[0];
+      (void)c;
+      _exit(0);
+    }
+    REQUIRE(pid > 0);
+    close(pipefd[1]);
+    char msg[1024] = {};
+    ssize_t n = read(pipefd[0], msg, sizeof msg - 1);
+    close(pipefd[0]);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGSEGV);
+    REQUIRE(n > 0);
+    const std::string text(msg, static_cast<size_t>(n));
+    CHECK(text.rfind("forkguard: child", 0) == 0);
+    CHECK(text.find("test+0x2") != std::string::npos);
+  }
+  // The parent: its data intact and the region forkable again (no "dc" left behind).
+  CHECK(region[0] == 7);
+  CHECK_FALSE(has_dontcopy(addr));
+  munmap(region, len);
+}
+
+TEST_CASE("slim fork never clears a DONTFORK the program set itself") {
+  const size_t len = 256ull << 20;
+  void* own = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(own != MAP_FAILED);
+  REQUIRE(madvise(own, len, MADV_DONTFORK) == 0);
+  forkguard::SlimLimits lim;
+  lim.min_kb = 128 * 1024;
+  forkguard::SlimPlan plan;
+  REQUIRE(forkguard::plan_slim_fork("/proc/self/smaps", lim, plan) == 0);
+  for (int i = 0; i < plan.n; ++i) CHECK_FALSE(plan.regions[i].start == reinterpret_cast<uintptr_t>(own));
+  const pid_t pid = forkguard::slim_fork(plain_fork, plan, "test+0x3");
+  if (pid == 0) _exit(0);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(has_dontcopy(reinterpret_cast<uintptr_t>(own)));
+  munmap(own, len);
+}
