@@ -61,7 +61,7 @@ struct Vma {
   uint64_t start = 0, end = 0;
   bool readable = false, writable = false, executable = false, is_private = false;
   uint64_t offset = 0;
-  std::string_view path;  ///< points into the parsed text; empty for anonymous
+  std::string_view path;  ///< into the parsed line (SmapsParser: its own copy); empty for anonymous
   // smaps only (false from maps):
   bool have_flags = false;  ///< a VmFlags line was seen
   bool accountable = false; ///< VmFlags has "ac"
@@ -77,8 +77,12 @@ bool parse_maps_line(std::string_view line, Vma& out);
 bool parse_vmflags_line(std::string_view line, Vma& out);
 
 /// Streaming smaps parser: feed it text in arbitrary chunks; it calls `on_vma` once per VMA
-/// when the VMA's VmFlags line has been seen (or at finish() for a VMA without one).
-/// Fixed-size line buffer, no allocation: usable on the fork path.
+/// when the VMA's VmFlags line has been seen, or, for a VMA without one (maps text, a cut
+/// smaps), at the next header line or at finish(), with have_flags false.
+/// Fixed-size line buffer, no allocation: usable on the fork path. A header line longer than
+/// the buffer keeps its prefix (path truncated); any other overlong line is skipped whole. The
+/// Vma's path views a copy inside the parser, valid during the callback only. An unterminated
+/// last line is used at finish() only if it is a header (a cut VmFlags line could lose "ac").
 class SmapsParser {
  public:
   using Callback = void (*)(const Vma& vma, void* ctx);
@@ -100,7 +104,8 @@ class SmapsParser {
 };
 
 /// Reads a whole small file into buf (NUL-terminated). Returns bytes read or -1 with errno.
-/// open(O_RDONLY|O_CLOEXEC) + read loop + close: async-signal-safe.
+/// A file longer than cap - 1 is cut there (return value cap - 1); the parsers then report the
+/// cut field as unknown. open(O_RDONLY|O_CLOEXEC) + read loop + close: async-signal-safe.
 long read_small_file(const char* path, char* buf, size_t cap);
 
 /// Streams a file through a callback in chunks (for maps/smaps). Returns 0 or -1 with errno.

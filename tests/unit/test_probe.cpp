@@ -1,0 +1,514 @@
+/// @file test_probe.cpp
+/// @brief Fixture-driven tests of the /proc parsers and the allocation-free readers.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "forkguard/probe.hpp"
+
+using namespace forkguard;
+
+namespace {
+
+std::string fixture_path(const char* name) { return std::string(FORKGUARD_FIXTURES) + "/" + name; }
+
+std::string load(const char* name) {
+  std::ifstream f(fixture_path(name), std::ios::binary);
+  REQUIRE(f.good());
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+/// A VMA as the tests keep it: the parser's path view only lives during the callback.
+struct SeenVma {
+  Vma v;
+  std::string path;
+};
+
+void collect(const Vma& v, void* ctx) {
+  auto* out = static_cast<std::vector<SeenVma>*>(ctx);
+  out->push_back({v, std::string(v.path)});
+}
+
+/// Feeds `text` to a SmapsParser in chunks of `chunk` bytes.
+std::vector<SeenVma> parse_smaps(const std::string& text, size_t chunk) {
+  std::vector<SeenVma> out;
+  SmapsParser p(&collect, &out);
+  for (size_t i = 0; i < text.size(); i += chunk) p.feed(text.data() + i, std::min(chunk, text.size() - i));
+  p.finish();
+  return out;
+}
+
+struct Sum {
+  int64_t charged = 0, dontfork = 0, largest = 0;
+  int charged_n = 0;
+};
+Sum sum(const std::vector<SeenVma>& vmas) {
+  Sum s;
+  for (const auto& e : vmas) {
+    if (e.v.charged_by_fork()) {
+      s.charged += static_cast<int64_t>(e.v.size_kb());
+      s.largest = std::max<int64_t>(s.largest, static_cast<int64_t>(e.v.size_kb()));
+      ++s.charged_n;
+    } else if (e.v.accountable && e.v.dontcopy) {
+      s.dontfork += static_cast<int64_t>(e.v.size_kb());
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// /proc/PID/status
+
+TEST_CASE("probe: status captured on this machine", "[probe][status]") {
+  ProcStatus st;
+  REQUIRE(parse_status(load("status_real.txt"), st));
+  CHECK(st.complete());
+  CHECK(st.vm_size_kb == 3060);
+  CHECK(st.vm_rss_kb == 1720);
+  CHECK(st.vm_data_kb == 360);
+  CHECK(st.vm_stk_kb == 132);
+  CHECK(st.cap_eff == 0x000001fffeffffffLL);
+  CHECK(st.ppid == 3468);
+  CHECK(st.uid == 0);
+}
+
+TEST_CASE("probe: status of the smaps_flags_real capture", "[probe][status]") {
+  ProcStatus st;
+  REQUIRE(parse_status(load("status_flags_real.txt"), st));
+  CHECK(st.vm_data_kb == 62556);
+  CHECK(st.vm_stk_kb == 132);
+  CHECK(st.vm_size_kb == 73000);
+}
+
+TEST_CASE("probe: status with odd spacing, tabs, CRLF, missing or odd-case unit", "[probe][status]") {
+  ProcStatus st;
+  REQUIRE(parse_status(load("status_odd_spacing.txt"), st));
+  CHECK(st.ppid == 42);
+  CHECK(st.uid == 1000);        // the real uid: first of four
+  CHECK(st.vm_size_kb == 123456);
+  CHECK(st.vm_rss_kb == 1000);  // no unit at all
+  CHECK(st.vm_data_kb == 2048); // "VmData :" and "KB"
+  CHECK(st.vm_stk_kb == 132);   // "kb" with trailing blank and CR
+  CHECK(st.cap_eff == (1LL << 21));  // CAP_SYS_ADMIN
+}
+
+TEST_CASE("probe: status with fields missing leaves them unknown", "[probe][status]") {
+  ProcStatus st;
+  REQUIRE(parse_status(load("status_missing_fields.txt"), st));
+  CHECK(st.vm_size_kb == 3060);
+  CHECK(st.vm_rss_kb == 1756);
+  CHECK(st.vm_data_kb == -1);
+  CHECK(st.vm_stk_kb == -1);
+  CHECK(st.uid == -1);
+  CHECK(st.cap_eff == 0);
+  CHECK_FALSE(st.complete());
+}
+
+TEST_CASE("probe: status cut mid-number without newline: that field is unknown", "[probe][status]") {
+  ProcStatus st;
+  REQUIRE(parse_status(load("status_truncated.txt"), st));
+  CHECK(st.vm_data_kb == 360);
+  CHECK(st.vm_stk_kb == -1);  // "13" may have been "132"
+  CHECK_FALSE(st.complete());
+}
+
+TEST_CASE("probe: an unterminated last line whose number is followed by its unit is trusted",
+          "[probe][status]") {
+  ProcStatus st;
+  REQUIRE(parse_status(load("status_unterminated_complete.txt"), st));
+  CHECK(st.vm_stk_kb == 132);
+  CHECK(st.complete());
+
+  ProcStatus a;
+  parse_status("VmStk:\t 132 k", a);  // cut inside the unit: the number itself ended
+  CHECK(a.vm_stk_kb == 132);
+  ProcStatus b;
+  parse_status("VmStk:\t 132 k\n", b);  // a complete line with a broken unit is malformed
+  CHECK(b.vm_stk_kb == -1);
+  ProcStatus c;
+  parse_status("CapEff:\t00000000002", c);  // hex cut at the end
+  CHECK(c.cap_eff == -1);
+  ProcStatus d;
+  parse_status("Uid:\t1000", d);  // may have been 10000
+  CHECK(d.uid == -1);
+  ProcStatus e;
+  parse_status("Uid:\t1000\t", e);
+  CHECK(e.uid == 1000);
+}
+
+TEST_CASE("probe: malformed status values stay unknown", "[probe][status]") {
+  ProcStatus st;
+  CHECK_FALSE(parse_status(load("status_malformed.txt"), st));
+  CHECK(st.ppid == -1);
+  CHECK(st.uid == -1);
+  CHECK(st.vm_size_kb == -1);
+  CHECK(st.vm_rss_kb == -1);  // overflows int64
+  CHECK(st.vm_data_kb == -1); // "MB"
+  CHECK(st.vm_stk_kb == -1);  // trailing garbage
+  CHECK(st.cap_eff == -1);    // 17 hex digits
+}
+
+TEST_CASE("probe: empty and garbage text find nothing", "[probe][status][meminfo]") {
+  for (const char* name : {"empty.txt", "garbage.bin"}) {
+    INFO(name);
+    std::string t = load(name);
+    ProcStatus st;
+    MemInfo mi;
+    ProcStatm sm;
+    CHECK_FALSE(parse_status(t, st));
+    CHECK_FALSE(parse_meminfo(t, mi));
+    CHECK_FALSE(st.complete());
+    CHECK_FALSE(mi.complete());
+    if (t.empty()) CHECK_FALSE(parse_statm(t, sm));
+    CHECK(parse_sysctl_value(t) == -1);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc/meminfo, statm, sysctl
+
+TEST_CASE("probe: meminfo captured on this machine", "[probe][meminfo]") {
+  MemInfo mi;
+  REQUIRE(parse_meminfo(load("meminfo_real.txt"), mi));
+  CHECK(mi.complete());
+  CHECK(mi.mem_total_kb > 0);
+  CHECK(mi.swap_total_kb >= 0);
+  CHECK(mi.commit_limit_kb > 0);
+  CHECK(mi.committed_as_kb > 0);
+}
+
+TEST_CASE("probe: meminfo with CRLF and a missing unit", "[probe][meminfo]") {
+  MemInfo mi;
+  REQUIRE(parse_meminfo(load("meminfo_crlf.txt"), mi));
+  CHECK(mi.mem_total_kb == 24731708);
+  CHECK(mi.swap_total_kb == 0);
+  CHECK(mi.swap_free_kb == 0);
+  CHECK(mi.commit_limit_kb == 12365852);
+  CHECK(mi.committed_as_kb == 49548);
+}
+
+TEST_CASE("probe: meminfo cut mid-number or without commit fields", "[probe][meminfo]") {
+  MemInfo cut;
+  REQUIRE(parse_meminfo(load("meminfo_truncated.txt"), cut));
+  CHECK(cut.commit_limit_kb == 12365852);
+  CHECK(cut.committed_as_kb == -1);
+  CHECK_FALSE(cut.complete());
+
+  MemInfo old;
+  REQUIRE(parse_meminfo(load("meminfo_missing_commit.txt"), old));
+  CHECK(old.mem_total_kb == 1000000);
+  CHECK(old.swap_total_kb == 200000);
+  CHECK(old.commit_limit_kb == -1);
+  CHECK_FALSE(old.complete());
+}
+
+TEST_CASE("probe: statm", "[probe][statm]") {
+  ProcStatm a;
+  REQUIRE(parse_statm(load("statm_real.txt"), a));
+  CHECK(a.size == 765);
+  CHECK(a.resident == 444);
+  CHECK(a.shared == 416);
+  CHECK(a.text == 5);
+  CHECK(a.lib == 0);
+  CHECK(a.data == 123);
+
+  ProcStatm b;  // no newline, but "data" is followed by " 0": complete
+  REQUIRE(parse_statm(load("statm_unterminated.txt"), b));
+  CHECK(b.data == 123);
+
+  ProcStatm c;
+  REQUIRE(parse_statm(load("statm_truncated.txt"), c));
+  CHECK(c.resident == 443);
+  CHECK(c.shared == -1);  // "41" may be cut
+  CHECK(c.data == -1);
+
+  ProcStatm d;
+  REQUIRE(parse_statm(load("statm_malformed.txt"), d));
+  CHECK(d.resident == 443);
+  CHECK(d.shared == -1);
+  CHECK(d.data == -1);
+}
+
+TEST_CASE("probe: sysctl values", "[probe][sysctl]") {
+  CHECK(parse_sysctl_value(load("sysctl_2.txt")) == 2);
+  CHECK(parse_sysctl_value(load("sysctl_spaces.txt")) == 100446);
+  CHECK(parse_sysctl_value(load("sysctl_garbage.txt")) == -1);
+  CHECK(parse_sysctl_value(load("sysctl_negative.txt")) == -1);
+  CHECK(parse_sysctl_value("0") == 0);  // whole-file read: no newline needed
+  CHECK(parse_sysctl_value("") == -1);
+  CHECK(parse_sysctl_value("12 34\n") == -1);
+  CHECK(parse_sysctl_value("99999999999999999999\n") == -1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// maps / smaps
+
+TEST_CASE("probe: maps header lines", "[probe][maps]") {
+  Vma v;
+  REQUIRE(parse_maps_line(
+      "7f908a800000-7f908ab00000 rw-p 00001000 fe:00 10952790                   /tmp/h1/dir with spaces/my file.dat",
+      v));
+  CHECK(v.start == 0x7f908a800000ULL);
+  CHECK(v.end == 0x7f908ab00000ULL);
+  CHECK(v.size_kb() == 3072);
+  CHECK(v.readable);
+  CHECK(v.writable);
+  CHECK_FALSE(v.executable);
+  CHECK(v.is_private);
+  CHECK(v.offset == 0x1000);
+  CHECK(v.path == "/tmp/h1/dir with spaces/my file.dat");
+  CHECK_FALSE(v.have_flags);
+
+  REQUIRE(parse_maps_line("7f908ab00000-7f908ac00000 rw-s 00000000 00:01 1025   /dev/zero (deleted)\r\n", v));
+  CHECK_FALSE(v.is_private);
+  CHECK(v.path == "/dev/zero (deleted)");
+
+  REQUIRE(parse_maps_line("7fe0b3bda000-7fe0b3bfc000 rw-p 00000000 00:00 0 ", v));
+  CHECK(v.path.empty());
+  REQUIRE(parse_maps_line("7fe0b3bda000-7fe0b3bfc000 rw-p 00000000 00:00 0", v));
+  CHECK(v.path.empty());
+  REQUIRE(parse_maps_line("ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]", v));
+  CHECK(v.executable);
+  CHECK_FALSE(v.readable);
+  CHECK(v.path == "[vsyscall]");
+  REQUIRE(parse_maps_line("561e7c704000-561e7c725000 rw-p 00000000 00:00 0   [heap]", v));
+  CHECK(v.path == "[heap]");
+
+  // Not header lines.
+  Vma u;
+  CHECK_FALSE(parse_maps_line("Size:                  8 kB", u));
+  CHECK_FALSE(parse_maps_line("AnonHugePages:         0 kB", u));
+  CHECK_FALSE(parse_maps_line("VmFlags: rd mr mw me ac", u));
+  CHECK_FALSE(parse_maps_line("", u));
+  CHECK_FALSE(parse_maps_line("7f00-7e00 rw-p 00000000 00:00 0", u));  // end < start
+  CHECK_FALSE(parse_maps_line("7f00-7f10 rwzp 00000000 00:00 0", u));  // bad perms
+  CHECK_FALSE(parse_maps_line("7f00-7f10 rw-p 00000000 00:00", u));    // no inode
+  CHECK_FALSE(parse_maps_line("7f00-7f1", u));                          // cut
+  CHECK_FALSE(parse_maps_line("7f00-7f10 rw-p 00000000 0000 0", u));   // bad dev
+  CHECK_FALSE(parse_maps_line("11111111111111111-7f10 rw-p 0 00:00 0", u));  // 17 hex digits
+}
+
+TEST_CASE("probe: VmFlags lines", "[probe][smaps]") {
+  Vma v;
+  REQUIRE(parse_vmflags_line("VmFlags: rd wr mr mw me dc ac nr ", v));
+  CHECK(v.have_flags);
+  CHECK(v.accountable);
+  CHECK(v.dontcopy);
+  CHECK(v.noreserve);
+  CHECK_FALSE(v.charged_by_fork());
+
+  REQUIRE(parse_vmflags_line("VmFlags:\trd  wr\tmr mw   me ac\t", v));
+  CHECK(v.accountable);
+  CHECK_FALSE(v.dontcopy);  // reset by the new line
+  CHECK_FALSE(v.noreserve);
+  CHECK(v.charged_by_fork());
+
+  REQUIRE(parse_vmflags_line("VmFlags: rd wr mr mw me acc dcx", v));  // not two-letter codes
+  CHECK_FALSE(v.accountable);
+  CHECK_FALSE(v.dontcopy);
+
+  Vma u;
+  CHECK_FALSE(parse_vmflags_line("Size: 4 kB", u));
+  CHECK_FALSE(u.have_flags);
+}
+
+TEST_CASE("probe: smaps captured on this machine (cat)", "[probe][smaps]") {
+  std::string t = load("smaps_real.txt");
+  auto vmas = parse_smaps(t, 4096);
+  REQUIRE(vmas.size() == 38);
+  for (const auto& e : vmas) CHECK(e.v.have_flags);
+  Sum s = sum(vmas);
+  // Independent count with grep over the fixture: 12 "ac" VMAs, none "dc".
+  CHECK(s.charged_n == 12);
+  CHECK(s.dontfork == 0);
+  CHECK(vmas.front().path == "/usr/bin/cat");
+  CHECK(vmas.back().path == "[vsyscall]");
+}
+
+TEST_CASE("probe: smaps with nr, dc, mprotect'ed, spaces and (deleted), any chunking",
+          "[probe][smaps]") {
+  std::string t = load("smaps_flags_real.txt");
+  // Expected values computed independently (python over the fixture) when it was captured.
+  for (size_t chunk : {size_t(1), size_t(7), size_t(100), size_t(4096), t.size()}) {
+    INFO("chunk " << chunk);
+    auto vmas = parse_smaps(t, chunk);
+    REQUIRE(vmas.size() == 32);
+    Sum s = sum(vmas);
+    CHECK(s.charged == 40188);
+    CHECK(s.largest == 32768);
+    CHECK(s.dontfork == 16384);
+    CHECK(s.charged_n == 15);
+  }
+  auto vmas = parse_smaps(t, 4096);
+  bool saw_spaces = false, saw_deleted = false, saw_nr = false, saw_wf_ac = false;
+  for (const auto& e : vmas) {
+    if (e.path == "/tmp/h1/dir with spaces/my file.dat") {
+      saw_spaces = true;
+      CHECK(e.v.charged_by_fork());  // private writable file mapping
+    }
+    if (e.path == "/tmp/h1/gone.bin (deleted)") saw_deleted = true;
+    if (e.v.noreserve) {
+      saw_nr = true;
+      CHECK_FALSE(e.v.accountable);  // captured in mode 0: MAP_NORESERVE means no VM_ACCOUNT
+      CHECK(e.v.size_kb() == 8192);
+    }
+    if (e.path == "/dev/zero (deleted)") CHECK_FALSE(e.v.accountable);  // MAP_SHARED
+    if (e.v.size_kb() == 1024 && e.path.empty()) saw_wf_ac = e.v.accountable;  // MADV_WIPEONFORK: still charged
+  }
+  CHECK(saw_spaces);
+  CHECK(saw_deleted);
+  CHECK(saw_nr);
+  CHECK(saw_wf_ac);
+}
+
+TEST_CASE("probe: hand-made smaps edge cases", "[probe][smaps]") {
+  std::string t = load("smaps_edge.txt");
+  for (size_t chunk : {size_t(1), size_t(3), size_t(64), size_t(4096)}) {
+    INFO("chunk " << chunk);
+    auto vmas = parse_smaps(t, chunk);
+    REQUIRE(vmas.size() == 12);
+    Sum s = sum(vmas);
+    CHECK(s.charged == 4 + 4 + 132 + 1024 + 256 + 132);
+    CHECK(s.largest == 1024);
+    CHECK(s.dontfork == 4096);
+    CHECK(s.charged_n == 6);
+    // The VMA without a VmFlags line is still reported, flagged as such.
+    CHECK_FALSE(vmas[7].v.have_flags);
+    CHECK(vmas[7].v.size_kb() == 512);
+    CHECK_FALSE(vmas[7].v.charged_by_fork());
+    CHECK(vmas[4].path == "/opt/my app/data file.bin (deleted)");
+    CHECK(vmas[3].path == "[heap]");
+    CHECK(vmas[10].path == "[vdso]");
+    CHECK(vmas[11].path == "[stack]");
+    CHECK(vmas[5].v.noreserve);
+    CHECK(vmas[6].v.dontcopy);
+  }
+}
+
+TEST_CASE("probe: smaps with CRLF line ends", "[probe][smaps]") {
+  auto vmas = parse_smaps(load("smaps_crlf.txt"), 50);
+  REQUIRE(vmas.size() == 4);
+  CHECK(vmas[0].path == "/usr/bin/prog");  // no stray '\r'
+  CHECK(sum(vmas).charged == 4 + 4 + 132);
+}
+
+TEST_CASE("probe: smaps cut inside the last VmFlags line", "[probe][smaps]") {
+  auto vmas = parse_smaps(load("smaps_truncated.txt"), 4096);
+  REQUIRE(vmas.size() == 4);
+  CHECK_FALSE(vmas[3].v.have_flags);  // the cut flags line is not trusted
+  CHECK(sum(vmas).charged == 8);
+}
+
+TEST_CASE("probe: lines longer than the parser's buffer do not corrupt parsing", "[probe][smaps]") {
+  std::string t = load("smaps_longlines.txt");
+  for (size_t chunk : {size_t(1), size_t(500), size_t(1024), size_t(4096)}) {
+    INFO("chunk " << chunk);
+    auto vmas = parse_smaps(t, chunk);
+    REQUIRE(vmas.size() == 4);
+    // 1: header with a 1500-char path: kept, path truncated to the internal buffer.
+    CHECK(vmas[0].v.start == 0x7f0000000000ULL);
+    CHECK(vmas[0].v.charged_by_fork());
+    CHECK(vmas[0].path.size() == 511);
+    CHECK(vmas[0].path.rfind("/very/long/xxx", 0) == 0);
+    // 2: a 3000-char field line inside the entry is skipped.
+    CHECK(vmas[1].v.start == 0x7f0000100000ULL);
+    CHECK(vmas[1].v.charged_by_fork());
+    // 3: a VmFlags line too long to hold is dropped: no flags rather than wrong flags.
+    CHECK(vmas[2].v.start == 0x7f0000200000ULL);
+    CHECK_FALSE(vmas[2].v.have_flags);
+    // 4: parsing resumes normally.
+    CHECK(vmas[3].path == "[stack]");
+    CHECK(vmas[3].v.charged_by_fork());
+    CHECK(sum(vmas).charged == 16 + 32 + 4);
+  }
+}
+
+TEST_CASE("probe: maps text through the smaps parser", "[probe][maps]") {
+  auto real = parse_smaps(load("maps_real.txt"), 4096);
+  CHECK(real.size() == 38);
+  auto edge = parse_smaps(load("maps_edge.txt"), 17);
+  REQUIRE(edge.size() == 12);  // the unterminated last header line is still a whole VMA
+  CHECK(edge[11].path == "[stack]");
+  CHECK(edge[4].path == "/opt/my app/data file.bin (deleted)");
+  for (const auto& e : edge) CHECK_FALSE(e.v.have_flags);
+}
+
+TEST_CASE("probe: empty and garbage smaps yield no VMA", "[probe][smaps]") {
+  CHECK(parse_smaps(load("empty.txt"), 10).empty());
+  CHECK(parse_smaps(load("garbage.bin"), 10).empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readers against the real /proc
+
+TEST_CASE("probe: read_small_file on /proc/self/status", "[probe][reader]") {
+  char buf[8192];
+  long n = read_small_file("/proc/self/status", buf, sizeof(buf));
+  REQUIRE(n > 0);
+  CHECK(buf[n] == '\0');
+  ProcStatus st;
+  REQUIRE(parse_status(std::string_view(buf, static_cast<size_t>(n)), st));
+  CHECK(st.complete());
+  CHECK(st.ppid == getppid());
+  CHECK(st.uid == static_cast<int64_t>(getuid()));
+
+  // A buffer too small: truncated, still NUL-terminated, and the parser reports the cut field
+  // as unknown rather than wrong.
+  char small[64];
+  long m = read_small_file("/proc/self/status", small, sizeof(small));
+  CHECK(m == 63);
+  CHECK(small[63] == '\0');
+
+  errno = 0;
+  CHECK(read_small_file("/nonexistent/forkguard", buf, sizeof(buf)) == -1);
+  CHECK(errno == ENOENT);
+  CHECK(read_small_file("/proc/self/status", buf, 0) == -1);
+}
+
+TEST_CASE("probe: read_small_file leaves no descriptor behind", "[probe][reader]") {
+  char buf[256];
+  int before = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  REQUIRE(before >= 0);
+  ::close(before);
+  for (int i = 0; i < 50; ++i) read_small_file("/proc/self/statm", buf, sizeof(buf));
+  int after = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ::close(after);
+  CHECK(after == before);
+}
+
+namespace {
+void count_chunk(const char* data, size_t len, void* ctx) {
+  (void)data;
+  *static_cast<size_t*>(ctx) += len;
+}
+}  // namespace
+
+TEST_CASE("probe: stream_file and read_vm_sysctl on the real /proc", "[probe][reader]") {
+  size_t total = 0;
+  REQUIRE(stream_file("/proc/self/maps", &count_chunk, &total) == 0);
+  CHECK(total > 0);
+  CHECK(stream_file("/nonexistent/forkguard", &count_chunk, &total) == -1);
+
+  VmSysctl s = read_vm_sysctl();
+  CHECK(s.overcommit_memory >= 0);
+  CHECK(s.overcommit_memory <= 2);
+  CHECK(s.overcommit_ratio >= 0);
+  CHECK(s.overcommit_kbytes >= 0);
+  CHECK(s.admin_reserve_kbytes >= 0);
+  CHECK(s.user_reserve_kbytes >= 0);
+
+  VmSysctl none = read_vm_sysctl("/nonexistent");
+  CHECK(none.overcommit_memory == -1);
+  CHECK(none.user_reserve_kbytes == -1);
+}
