@@ -4,7 +4,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/install-deps.sh"
-"$top/scripts/build.sh" >/dev/null
+"$top/scripts/build.sh" forkguard_cli forkguard_shim forkguard-demo >/dev/null
 fg="$top/build/forkguard"
 demo="$top/build/forkguard-demo"
 
