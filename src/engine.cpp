@@ -13,6 +13,7 @@
 
 #include "forkguard/diag.hpp"
 #include "forkguard/fixed_writer.hpp"
+#include "forkguard/owner_lock.hpp"
 #include "forkguard/picture.hpp"
 #include "forkguard/sink.hpp"
 #include "forkguard/slim_fork.hpp"
@@ -226,22 +227,30 @@ pid_t engine_fork(CallKind kind, uintptr_t return_address, ForkFn real) {
   bool substituted = false;
   errno = entry_errno;
   if (wants_substitute(c)) substituted = try_slim_fork(c, real, pid);
-  if (!substituted) pid = real();
+  if (!substituted) {
+    OwnerLockGuard turn(fork_turn_lock());  // never inside another thread's slim-fork window
+    pid = real();
+  }
   if (pid == 0) return 0;  // child: only async-signal-safe work, and there is none left to do
-  int err = pid < 0 ? errno : 0;
+  int after = errno;       // what libc left, failure or not: the caller gets exactly that
   // The prediction missed a refusal: retry once with the substitute (FORKGUARD_TRIGGER=predicted).
-  if (pid < 0 && err == ENOMEM && !substituted && g_cfg.mode == Mode::mitigate) {
+  if (pid < 0 && after == ENOMEM && !substituted && g_cfg.mode == Mode::mitigate) {
+    errno = entry_errno;
     substituted = try_slim_fork(c, real, pid);
     if (pid == 0) return 0;
-    err = pid < 0 ? errno : 0;
-    if (substituted) c.rec.reason = "kernel refused the full fork (ENOMEM) although it was predicted to allow it";
+    if (substituted) {
+      after = errno;
+      c.rec.reason = "kernel refused the full fork (ENOMEM) although it was predicted to allow it";
+    } else {
+      errno = after;
+    }
   }
-  if (pid < 0 && g_cfg.mode == Mode::mitigate && err == ENOMEM && !substituted) c.rec.action = Action::refused;
-  if (g_cfg.mode == Mode::observe && (c.pic.verdict.verdict == Verdict::refuse || err == ENOMEM)) {
+  if (pid < 0 && g_cfg.mode == Mode::mitigate && after == ENOMEM && !substituted) c.rec.action = Action::refused;
+  if (g_cfg.mode == Mode::observe && (c.pic.verdict.verdict == Verdict::refuse || after == ENOMEM)) {
     c.rec.reason = "observe mode: FORKGUARD_MODE=mitigate would make this fork without the charge (slim fork)";
   }
-  finish(c, pid, err, pid > 0 ? pid : -1);
-  errno = pid < 0 ? err : entry_errno;
+  finish(c, pid, pid < 0 ? after : 0, pid > 0 ? pid : -1);
+  errno = after;
   return pid;
 }
 

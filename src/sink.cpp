@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -15,29 +14,14 @@
 
 #include "forkguard/diag.hpp"
 #include "forkguard/fixed_writer.hpp"
+#include "forkguard/owner_lock.hpp"
 
 namespace forkguard {
 
 namespace {
 
-// Guards (re)opening. Holds the holder's pid so a fork child, where the holder thread does not
-// exist, takes the lock over instead of spinning for ever.
+// Guards (re)opening the file, so two threads never both open it.
 std::atomic<pid_t> g_open_lock{0};
-
-struct OpenLock {
-  OpenLock() {
-    const pid_t me = static_cast<pid_t>(syscall(SYS_gettid));
-    for (;;) {
-      pid_t expected = 0;
-      if (g_open_lock.compare_exchange_weak(expected, me)) return;
-      // A holder that is not a live thread of ours is gone (fork child): take over.
-      if (expected != 0 && syscall(SYS_tgkill, getpid(), expected, 0) != 0) {
-        if (g_open_lock.compare_exchange_weak(expected, me)) return;
-      }
-    }
-  }
-  ~OpenLock() { g_open_lock.store(0); }
-};
 
 // A descriptor number far from the low ones a program allocates and iterates over.
 int high_fd_floor() {
@@ -103,7 +87,7 @@ bool Sink::ensure_open() {
   const pid_t me = getpid();
   int fd = fd_;
   if (fd >= 0 && owner_ == me && same_file(fd, dev_, ino_)) return true;
-  OpenLock lock;
+  OwnerLockGuard lock(g_open_lock);
   fd = fd_;
   if (fd >= 0) {
     if (owner_ == me && same_file(fd, dev_, ino_)) return true;  // another thread reopened it

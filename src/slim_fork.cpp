@@ -2,10 +2,8 @@
 /// @brief Slim fork: exclude large private mappings with MADV_DONTFORK for the length of a fork.
 #include "forkguard/slim_fork.hpp"
 
-#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +11,7 @@
 #include <cstring>
 
 #include "forkguard/fixed_writer.hpp"
+#include "forkguard/owner_lock.hpp"
 
 namespace forkguard {
 
@@ -74,11 +73,12 @@ void on_child_segv(int sig, siginfo_t* info, void*) {
   signal(sig, SIG_DFL);  // returning re-runs the access, which now ends the child as before
 }
 
-// Serialises slim forks: another thread's fork inside the window would also lose the regions.
-// Holds the holder's tid so a child (where the holder does not exist) can never be stuck on it.
-std::atomic<pid_t> g_slim_lock{0};
-
 }  // namespace
+
+std::atomic<pid_t>& fork_turn_lock() {
+  static std::atomic<pid_t> word{0};
+  return word;
+}
 
 bool slim_candidate(const Vma& v, const SlimLimits& limits) {
   if (!v.have_flags || !v.charged_by_fork() || !v.is_private || !v.writable) return false;
@@ -100,12 +100,8 @@ int plan_slim_fork(const char* smaps_path, const SlimLimits& limits, SlimPlan& p
 }
 
 pid_t slim_fork(pid_t (*real_fork)(), const SlimPlan& plan, const char* site) {
-  const auto me = static_cast<pid_t>(syscall(SYS_gettid));
-  pid_t expected = 0;
-  while (!g_slim_lock.compare_exchange_weak(expected, me)) {
-    expected = 0;
-    sched_yield();
-  }
+  // Another thread's fork inside the window would lose the regions too: forks take turns.
+  OwnerLockGuard turn(fork_turn_lock());
   int marked = 0;
   for (; marked < plan.n; ++marked) {
     const SlimRegion& r = plan.regions[marked];
@@ -118,7 +114,6 @@ pid_t slim_fork(pid_t (*real_fork)(), const SlimPlan& plan, const char* site) {
   const pid_t pid = real_fork();
   const int err = errno;
   if (pid == 0) {
-    g_slim_lock.store(0);  // the child is single-threaded: nobody else can hold it here
     struct sigaction old {};
     // Only where the program has no SIGSEGV handler of its own: never replace the program's.
     if (sigaction(SIGSEGV, nullptr, &old) == 0 && old.sa_handler == SIG_DFL && (old.sa_flags & SA_SIGINFO) == 0) {
@@ -136,7 +131,6 @@ pid_t slim_fork(pid_t (*real_fork)(), const SlimPlan& plan, const char* site) {
     const SlimRegion& r = plan.regions[i];
     madvise(reinterpret_cast<void*>(r.start), r.end - r.start, MADV_DOFORK);
   }
-  g_slim_lock.store(0);
   errno = err;
   return pid;
 }

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 
 #include "forkguard/probe.hpp"
@@ -36,6 +37,10 @@ bool slim_candidate(const Vma& v, const SlimLimits& limits);
 
 /// Chooses the regions from `smaps_path` (normally /proc/self/smaps). 0, or -1 with errno.
 int plan_slim_fork(const char* smaps_path, const SlimLimits& limits, SlimPlan& plan);
+
+/// Taken (OwnerLock) around every fork the engine makes, slim or not, so that no fork of
+/// another thread runs while regions are marked DONTFORK. A child takes it over (OwnerLock).
+std::atomic<pid_t>& fork_turn_lock();
 
 /// Marks the plan DONTFORK, calls `real_fork`, restores DOFORK in the parent on exactly the
 /// marked regions. Serialised against other slim forks in this process. In the child, a SIGSEGV
