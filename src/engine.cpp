@@ -179,6 +179,7 @@ bool try_slim_fork(Call& c, ForkFn real, pid_t& pid) {
   limits.min_kb = g_cfg.slim_min_kb;
   int on_stack = 0;
   limits.keep_address = reinterpret_cast<uintptr_t>(&on_stack);
+  limits.tls_address = reinterpret_cast<uintptr_t>(__builtin_thread_pointer());
   SlimPlan plan;
   if (plan_slim_fork("/proc/self/smaps", limits, plan) != 0) {
     c.rec.reason = "slim fork impossible: /proc/self/smaps unreadable";

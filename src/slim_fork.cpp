@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -26,18 +27,66 @@ struct PlanCtx {
   SlimPlan* plan;
 };
 
+void keep_charged(SlimPlan& plan, int64_t kb) {
+  plan.remaining_charge_kb += kb;
+  if (kb > plan.remaining_largest_kb) plan.remaining_largest_kb = kb;
+}
+
+void exclude(SlimPlan& plan, uintptr_t start, uintptr_t end) {
+  plan.regions[plan.n++] = SlimRegion{start, end};
+  plan.excluded_kb += static_cast<int64_t>((end - start) / 1024);
+}
+
+// In a mapping that holds the TCB, excludes only runs of at least min_kb of pages that were
+// never touched (not resident): the TCB and whatever ld.so keeps beside it stay in the child.
+void exclude_untouched_runs(const Vma& v, const SlimLimits& limits, SlimPlan& plan) {
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t min_bytes = static_cast<uintptr_t>(limits.min_kb) * 1024;
+  unsigned char vec[4096];
+  uintptr_t run_start = 0, kept_from = v.start;
+  bool in_run = false;
+  auto close_run = [&](uintptr_t at) {
+    if (in_run && at - run_start >= min_bytes && plan.n < SlimPlan::kMax) {
+      keep_charged(plan, static_cast<int64_t>((run_start - kept_from) / 1024));
+      exclude(plan, run_start, at);
+      kept_from = at;
+    }
+    in_run = false;
+  };
+  for (uintptr_t chunk = v.start; chunk < v.end;) {
+    const uintptr_t len = std::min<uintptr_t>(v.end - chunk, sizeof vec * page);
+    if (mincore(reinterpret_cast<void*>(chunk), len, vec) != 0) {
+      close_run(chunk);
+      break;  // unknown residency from here on: keep the rest
+    }
+    for (uintptr_t i = 0; i < len / page; ++i) {
+      const uintptr_t addr = chunk + i * page;
+      const bool untouched = (vec[i] & 1) == 0 && !(limits.tls_address >= addr && limits.tls_address < addr + page);
+      if (untouched && !in_run) {
+        run_start = addr;
+        in_run = true;
+      } else if (!untouched) {
+        close_run(addr);
+      }
+    }
+    chunk += len;
+  }
+  close_run(v.end);
+  keep_charged(plan, static_cast<int64_t>((v.end - kept_from) / 1024));
+}
+
 void add_candidate(const Vma& v, void* ctx) {
   auto* c = static_cast<PlanCtx*>(ctx);
-  if (!slim_candidate(v, *c->limits) || c->plan->n >= SlimPlan::kMax) {
-    if (v.charged_by_fork()) {  // stays in the fork: it is what the slim fork will be charged
-      const auto kb = static_cast<int64_t>(v.size_kb());
-      c->plan->remaining_charge_kb += kb;
-      if (kb > c->plan->remaining_largest_kb) c->plan->remaining_largest_kb = kb;
-    }
+  SlimPlan& plan = *c->plan;
+  if (!slim_candidate(v, *c->limits) || plan.n >= SlimPlan::kMax) {
+    if (v.charged_by_fork()) keep_charged(plan, static_cast<int64_t>(v.size_kb()));  // what the slim fork costs
     return;
   }
-  c->plan->regions[c->plan->n++] = SlimRegion{static_cast<uintptr_t>(v.start), static_cast<uintptr_t>(v.end)};
-  c->plan->excluded_kb += static_cast<int64_t>(v.size_kb());
+  if (c->limits->tls_address >= v.start && c->limits->tls_address < v.end) {
+    exclude_untouched_runs(v, *c->limits, plan);
+    return;
+  }
+  exclude(plan, static_cast<uintptr_t>(v.start), static_cast<uintptr_t>(v.end));
 }
 
 void smaps_chunk(const char* data, size_t len, void* ctx) { static_cast<SmapsParser*>(ctx)->feed(data, len); }

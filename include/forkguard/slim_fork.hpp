@@ -25,14 +25,20 @@ struct SlimPlan {
   int64_t remaining_largest_kb = 0;  ///< largest charged VMA left (mode 0's rule)
 };
 
-/// What must never be excluded: the calling thread's stack (and its TLS, which glibc places in
-/// the same mapping), the brk heap, the main stack, and anything smaller than `min_kb`.
+/// What must never be excluded: the calling thread's stack, its thread control block (TLS,
+/// errno), the brk heap, file mappings, and anything smaller than `min_kb`.
 struct SlimLimits {
   int64_t min_kb = 64 * 1024;
-  uintptr_t keep_address = 0;  ///< an address on the calling thread's stack
+  /// An address on the calling thread's stack: its mapping is kept whole, since the child's
+  /// calls may go deeper than the parent's ever did.
+  uintptr_t keep_address = 0;
+  /// The calling thread's thread pointer. The main thread's TCB sits in a small anonymous
+  /// mapping of ld.so's, which the kernel merges with an adjacent large one: in a mapping that
+  /// holds it, only runs of pages never touched (mincore) are excluded.
+  uintptr_t tls_address = 0;
 };
 
-/// Whether one VMA may be excluded (pure: unit tested on parsed smaps text).
+/// Whether one VMA may be excluded in whole or in part (pure: unit tested on parsed smaps text).
 bool slim_candidate(const Vma& v, const SlimLimits& limits);
 
 /// Chooses the regions from `smaps_path` (normally /proc/self/smaps). 0, or -1 with errno.

@@ -148,3 +148,38 @@ TEST_CASE("slim fork never clears a DONTFORK the program set itself") {
   CHECK(has_dontcopy(reinterpret_cast<uintptr_t>(own)));
   munmap(own, len);
 }
+
+TEST_CASE("in the mapping holding the TCB only untouched runs are excluded") {
+  // Stands in for the main thread's TCB page merged into a large anonymous mapping (Linux 6.1).
+  const size_t len = 256ull << 20;
+  auto* region = static_cast<char*>(mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  REQUIRE(region != MAP_FAILED);
+  char* tcb = region + len / 2;
+  tcb[0] = 1;  // touched, as a TCB is
+  const auto lo = reinterpret_cast<uintptr_t>(region);
+  const auto tp = reinterpret_cast<uintptr_t>(tcb);
+  forkguard::SlimLimits lim;
+  lim.min_kb = 64 * 1024;
+  lim.tls_address = tp;
+  forkguard::SlimPlan plan;
+  REQUIRE(forkguard::plan_slim_fork("/proc/self/smaps", lim, plan) == 0);
+  int below = 0, above = 0;
+  for (int i = 0; i < plan.n; ++i) {
+    const auto& r = plan.regions[i];
+    CHECK_FALSE((tp >= r.start && tp < r.end));  // the TCB page stays in the child
+    if (r.start == lo && r.end == tp) ++below;
+    if (r.start == tp + 4096 && r.end == lo + len) ++above;
+  }
+  CHECK(below == 1);
+  CHECK(above == 1);
+
+  // The slim fork's child can still use its thread pointer page and run.
+  const pid_t pid = forkguard::slim_fork(plain_fork, plan, "test+0x4");
+  if (pid == 0) _exit(tcb[0] == 1 ? 5 : 6);
+  REQUIRE(pid > 0);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 5);
+  munmap(region, len);
+}
