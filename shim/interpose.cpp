@@ -1,10 +1,13 @@
 /// @file interpose.cpp
 /// @brief The exported wrappers: the only code that defines libc names. Each one hands the
 /// call, its real function and the caller's return address to the engine.
+#include <alloca.h>
 #include <errno.h>
+#include <stdarg.h>
 
 #include <cstdint>
 
+#include "forkguard/vfork_substitute.hpp"
 #include "real.hpp"
 
 #define FG_EXPORT __attribute__((visibility("default")))
@@ -29,16 +32,47 @@ bool resolved(Fn fn, const char* name) {
 
 inline uintptr_t caller(void* return_address) { return reinterpret_cast<uintptr_t>(return_address); }
 
+template <typename Call>
+int exec_through(const char* name, bool found, Call&& call) {
+  if (!found) {
+    fg::real::report_missing(name);
+    errno = ENOSYS;
+    return -1;
+  }
+  if (fg::VforkSubSlot* child = fg::vfork_sub_current_child()) fg::vfork_sub_before_exec(*child);
+  return call();
+}
+
+// execl-style argument lists as an argv array on the stack (what glibc's execl does too).
+#define FORKGUARD_COLLECT_ARGS(first, ap, argv_out, extra)                        \
+  size_t argc_ = 1;                                                            \
+  va_start(ap, first);                                                         \
+  while (va_arg(ap, const char*) != nullptr) ++argc_;                          \
+  va_end(ap);                                                                  \
+  auto** argv_out = static_cast<char**>(alloca((argc_ + 1) * sizeof(char*)));  \
+  argv_out[0] = const_cast<char*>(first);                                      \
+  va_start(ap, first);                                                         \
+  for (size_t i_ = 1; i_ <= argc_; ++i_) argv_out[i_] = va_arg(ap, char*);     \
+  extra;                                                                       \
+  va_end(ap)
+
 }  // namespace
 
 extern "C" {
 
-FG_EXPORT pid_t fork(void) {
+// fork() itself is the assembly stub in fork_x86_64.S: a vfork substitute's child must return
+// on the caller's own stack. The stub calls this first; it does the whole call unless the
+// engine chooses the substitute, whose clone the stub then makes.
+fg::ForkEnter forkguard_fork_enter(uintptr_t return_address, uintptr_t entry_rsp) {
   auto real = fg::real::fork();
-  if (!resolved(real, "fork")) return -1;
+  if (!resolved(real, "fork")) return fg::ForkEnter{-1, nullptr};
   ensure_init();
-  return fg::engine_fork(fg::CallKind::fork, caller(__builtin_return_address(0)), real);
+  return fg::engine_fork_enter(fg::CallKind::fork, return_address, entry_rsp, real);
 }
+
+void forkguard_vfork_sub_child(fg::VforkSubSlot* slot) { fg::engine_vfork_sub_child(slot); }
+
+pid_t forkguard_vfork_sub_leave(fg::VforkSubSlot* slot, long raw) { return fg::engine_vfork_sub_leave(slot, raw); }
 
 FG_EXPORT pid_t _Fork(void) {
   auto real = fg::real::_Fork();
@@ -97,6 +131,66 @@ __asm__(".symver forkguard_posix_spawn_2_15, posix_spawn@@GLIBC_2.15, remove");
 __asm__(".symver forkguard_posix_spawn_2_2_5, posix_spawn@GLIBC_2.2.5, remove");
 __asm__(".symver forkguard_posix_spawnp_2_15, posix_spawnp@@GLIBC_2.15, remove");
 __asm__(".symver forkguard_posix_spawnp_2_2_5, posix_spawnp@GLIBC_2.2.5, remove");
+
+// The exec family: pass-through, except in a vfork-substitute child, which gets its caught
+// signals reset and the program's signal mask back right before the real exec.
+
+FG_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
+  auto real = fg::real::execve();
+  return exec_through("execve", real != nullptr, [&] { return real(path, argv, envp); });
+}
+
+FG_EXPORT int execv(const char* path, char* const argv[]) {
+  auto real = fg::real::execv();
+  return exec_through("execv", real != nullptr, [&] { return real(path, argv); });
+}
+
+FG_EXPORT int execvp(const char* file, char* const argv[]) {
+  auto real = fg::real::execvp();
+  return exec_through("execvp", real != nullptr, [&] { return real(file, argv); });
+}
+
+FG_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
+  auto real = fg::real::execvpe();
+  return exec_through("execvpe", real != nullptr, [&] { return real(file, argv, envp); });
+}
+
+FG_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
+  auto real = fg::real::fexecve();
+  return exec_through("fexecve", real != nullptr, [&] { return real(fd, argv, envp); });
+}
+
+FG_EXPORT int execl(const char* path, const char* arg, ...) {
+  va_list ap;
+  FORKGUARD_COLLECT_ARGS(arg, ap, argv, (void)0);
+  auto real = fg::real::execv();
+  return exec_through("execv", real != nullptr, [&] { return real(path, argv); });
+}
+
+FG_EXPORT int execlp(const char* file, const char* arg, ...) {
+  va_list ap;
+  FORKGUARD_COLLECT_ARGS(arg, ap, argv, (void)0);
+  auto real = fg::real::execvp();
+  return exec_through("execvp", real != nullptr, [&] { return real(file, argv); });
+}
+
+FG_EXPORT int execle(const char* path, const char* arg, ...) {
+  va_list ap;
+  char** envp = nullptr;
+  FORKGUARD_COLLECT_ARGS(arg, ap, argv, envp = va_arg(ap, char**));
+  auto real = fg::real::execve();
+  return exec_through("execve", real != nullptr, [&] { return real(path, argv, envp); });
+}
+
+// exit() in a vfork-substitute child would run the parent's atexit handlers and flush its stdio
+// buffers on shared memory: the child gets _exit() instead.
+FG_EXPORT void exit(int status) {
+  if (fg::vfork_sub_current_child() != nullptr) _exit(status);
+  auto real = fg::real::exit();
+  if (real == nullptr) _exit(status);  // cannot happen with glibc; never return from exit()
+  real(status);
+  __builtin_unreachable();
+}
 
 // Called by the vfork stub (vfork_x86_64.S) around the real vfork; hidden.
 static pid_t missing_vfork() noexcept {

@@ -22,7 +22,13 @@
   X(posix_spawn_2_2_5, posix_spawn, "GLIBC_2.2.5")  \
   X(posix_spawnp, posix_spawnp, "GLIBC_2.15")       \
   X(posix_spawnp_2_2_5, posix_spawnp, "GLIBC_2.2.5") \
-  X(daemon, daemon, nullptr)
+  X(daemon, daemon, nullptr)                        \
+  X(execve, execve, nullptr)                        \
+  X(execv, execv, nullptr)                          \
+  X(execvp, execvp, nullptr)                        \
+  X(execvpe, execvpe, nullptr)                      \
+  X(fexecve, fexecve, nullptr)                      \
+  X(exit, exit, nullptr)
 
 namespace forkguard::real {
 

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "forkguard/diag.hpp"
 #include "forkguard/fixed_writer.hpp"
@@ -18,6 +19,7 @@
 #include "forkguard/sink.hpp"
 #include "forkguard/slim_fork.hpp"
 #include "forkguard/stack.hpp"
+#include "forkguard/vfork_substitute.hpp"
 
 namespace forkguard {
 
@@ -193,7 +195,7 @@ bool try_slim_fork(Call& c, ForkFn real, pid_t& pid) {
   slim.charge_kb = plan.remaining_charge_kb;
   slim.largest_vma_kb = plan.remaining_largest_kb;
   if (predict_fork(slim).verdict == Verdict::refuse && g_cfg.trigger != Trigger::always) {
-    c.rec.reason = "even a slim fork would be refused; the vfork substitute is not available at this site";
+    c.rec.reason = "even a slim fork would be refused";
     return false;
   }
   pid = slim_fork(real, plan, c.site);
@@ -218,8 +220,64 @@ void engine_init(EnvLookup env, void* env_ctx, bool secure) {
 bool engine_ready() { return g_ready.load(std::memory_order_acquire); }
 const Config& engine_config() { return g_cfg; }
 
-pid_t engine_fork(CallKind kind, uintptr_t return_address, ForkFn real) {
-  if (pass_through()) return real();
+namespace {
+
+// The vfork substitute's state lives in TLS: the child runs on (and overwrites) our stack.
+thread_local VforkSubSlot t_sub_slot;
+thread_local Call t_sub_call;
+
+// Whether FORKGUARD_VFORK_SITES lets this site's child share our memory until it execs.
+bool vfork_site_allowed(const Call& c, const char*& why) {
+  switch (g_cfg.vfork_sites) {
+    case VforkSites::all:
+      return true;
+    case VforkSites::none:
+      why = "no substitute allowed: a slim fork cannot help and FORKGUARD_VFORK_SITES=none";
+      return false;
+    case VforkSites::learned:
+      why = "no substitute allowed: a slim fork cannot help and no site is learned yet; listing this site in "
+            "FORKGUARD_VFORK_SITES (or all) allows the vfork substitute";
+      return false;
+    case VforkSites::list:
+      break;
+  }
+  const char* symbol = c.rec.nframes > 0 ? c.rec.frames[0].symbol : "";
+  for (const char* item = g_cfg.vfork_site_list; *item != '\0';) {
+    const char* end = item;
+    while (*end != '\0' && *end != ',') ++end;
+    const std::string_view want(item, static_cast<size_t>(end - item));
+    if (want == c.site || (!want.empty() && want == symbol)) return true;
+    item = *end == ',' ? end + 1 : end;
+  }
+  why = "no substitute allowed: a slim fork cannot help and this site is not in FORKGUARD_VFORK_SITES";
+  return false;
+}
+
+// Readies the vfork substitute; the fork stub then makes the clone. nullptr when not allowed.
+VforkSubSlot* try_vfork_substitute(Call& c, uintptr_t entry_rsp, int entry_errno, const char* because) {
+  const char* why = nullptr;
+  if (entry_rsp == 0) return nullptr;  // _Fork has no stub: nothing can run on its caller's stack
+  if (!vfork_site_allowed(c, why)) {
+    c.rec.reason = why;
+    return nullptr;
+  }
+  c.rec.action = Action::vfork;
+  c.rec.reason = because;
+  t_sub_call = c;
+  errno = entry_errno;  // what the caller sees again after the child has run
+  if (!vfork_sub_prepare(t_sub_slot, entry_rsp, g_cfg.vfork_timeout_s)) {
+    c.rec.action = Action::passthrough;
+    c.rec.reason = "vfork substitute impossible: the thread's stack could not be saved";
+    return nullptr;
+  }
+  return &t_sub_slot;
+}
+
+}  // namespace
+
+ForkEnter engine_fork_enter(CallKind kind, uintptr_t return_address, uintptr_t entry_rsp, ForkFn real) {
+  // Inside a substitute child nothing may be substituted again: it shares our memory.
+  if (pass_through() || vfork_sub_current_child() != nullptr) return ForkEnter{real(), nullptr};
   const int entry_errno = errno;
   Guard guard;
   Call c;
@@ -227,30 +285,58 @@ pid_t engine_fork(CallKind kind, uintptr_t return_address, ForkFn real) {
   pid_t pid = -1;
   bool substituted = false;
   errno = entry_errno;
-  if (wants_substitute(c)) substituted = try_slim_fork(c, real, pid);
+  if (wants_substitute(c)) {
+    substituted = try_slim_fork(c, real, pid);
+    if (!substituted) {
+      if (VforkSubSlot* slot = try_vfork_substitute(c, entry_rsp, entry_errno, "kernel predicted to refuse a full fork"))
+        return ForkEnter{0, slot};
+    }
+  }
   if (!substituted) {
     OwnerLockGuard turn(fork_turn_lock());  // never inside another thread's slim-fork window
     pid = real();
   }
-  if (pid == 0) return 0;  // child: only async-signal-safe work, and there is none left to do
-  int after = errno;       // what libc left, failure or not: the caller gets exactly that
-  // The prediction missed a refusal: retry once with the substitute (FORKGUARD_TRIGGER=predicted).
+  if (pid == 0) return ForkEnter{0, nullptr};  // child: async-signal-safe only, and nothing is left to do
+  int after = errno;  // what libc left, failure or not: the caller gets exactly that
+  // The prediction missed a refusal: retry once with a substitute (FORKGUARD_TRIGGER=predicted).
   if (pid < 0 && after == ENOMEM && !substituted && g_cfg.mode == Mode::mitigate) {
     errno = entry_errno;
     substituted = try_slim_fork(c, real, pid);
-    if (pid == 0) return 0;
+    if (pid == 0) return ForkEnter{0, nullptr};
     if (substituted) {
       after = errno;
       c.rec.reason = "kernel refused the full fork (ENOMEM) although it was predicted to allow it";
+    } else if (VforkSubSlot* slot = try_vfork_substitute(c, entry_rsp, entry_errno,
+                                                         "kernel refused the full fork (ENOMEM)")) {
+      return ForkEnter{0, slot};
     } else {
       errno = after;
     }
   }
   if (pid < 0 && g_cfg.mode == Mode::mitigate && after == ENOMEM && !substituted) c.rec.action = Action::refused;
   if (g_cfg.mode == Mode::observe && (c.pic.verdict.verdict == Verdict::refuse || after == ENOMEM)) {
-    c.rec.reason = "observe mode: FORKGUARD_MODE=mitigate would make this fork without the charge (slim fork)";
+    c.rec.reason = "observe mode: FORKGUARD_MODE=mitigate would make this fork without the charge";
   }
   finish(c, pid, pid < 0 ? after : 0, pid > 0 ? pid : -1);
+  errno = after;
+  return ForkEnter{pid, nullptr};
+}
+
+pid_t engine_fork(CallKind kind, uintptr_t return_address, ForkFn real) {
+  return static_cast<pid_t>(engine_fork_enter(kind, return_address, 0, real).pid);
+}
+
+void engine_vfork_sub_child(VforkSubSlot* slot) { vfork_sub_child_start(*slot); }
+
+pid_t engine_vfork_sub_leave(VforkSubSlot* slot, long raw) {
+  const pid_t pid = vfork_sub_finish(*slot, raw);
+  const int after = errno;
+  Guard guard;
+  const int64_t elapsed_s = (monotonic_ns() - t_sub_call.t0_ns) / 1000000000;
+  if (pid > 0 && elapsed_s >= g_cfg.vfork_timeout_s && vfork_sub_child_timed_out(pid)) {
+    t_sub_call.rec.reason = "the vfork child neither exec'd nor exited within FORKGUARD_VFORK_TIMEOUT: killed";
+  }
+  finish(t_sub_call, pid, pid < 0 ? after : 0, pid > 0 ? pid : -1);
   errno = after;
   return pid;
 }

@@ -28,6 +28,21 @@ using SpawnFn = int (*)(pid_t*, const char*, const posix_spawn_file_actions_t*, 
 using DaemonFn = int (*)(int, int);
 
 pid_t engine_fork(CallKind kind, uintptr_t return_address, ForkFn real);
+
+struct VforkSubSlot;
+/// What the fork stub gets back (rax:rdx): a finished call's pid, or a slot telling it to make
+/// the vfork substitute's clone itself (the child must return on the caller's own stack).
+struct ForkEnter {
+  long pid;
+  VforkSubSlot* slot;
+};
+/// fork() from the stub: `entry_rsp` is the address of its return-address slot.
+ForkEnter engine_fork_enter(CallKind kind, uintptr_t return_address, uintptr_t entry_rsp, ForkFn real);
+/// The substitute's child, right after the clone (runs on the parent's stack, below entry_rsp).
+void engine_vfork_sub_child(VforkSubSlot* slot);
+/// The substitute's parent after the clone returned `raw` (pid or -errno): puts the stack back,
+/// writes the record, returns the pid with errno as the caller must see it.
+pid_t engine_vfork_sub_leave(VforkSubSlot* slot, long raw);
 int engine_system(const char* command, uintptr_t return_address, SystemFn real);
 FILE* engine_popen(const char* command, const char* mode, uintptr_t return_address, PopenFn real);
 int engine_pclose(FILE* stream, uintptr_t return_address, PcloseFn real);

@@ -19,6 +19,15 @@ A GLIBC_2.15
 A GLIBC_2.2.5
 T _Fork
 T daemon
+T execl
+T execle
+T execlp
+T execv
+T execve
+T execvp
+T execvpe
+T exit
+T fexecve
 T fork
 T pclose
 T popen

@@ -1,0 +1,53 @@
+/// @file vfork_substitute.hpp
+/// @brief The vfork-style substitute for fork(): clone(CLONE_VM|CLONE_VFORK) from the fork stub,
+/// with the calling thread's used stack, errno and signal mask saved before and put back after.
+///
+/// The child shares the parent's memory and runs on its stack until it execs or exits, so it is
+/// only offered at sites whose child does nothing else (FORKGUARD_VFORK_SITES). The parent stays
+/// suspended in the kernel meanwhile; a SIGKILL timer armed in the child bounds that wait.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace forkguard {
+
+/// Per-thread state of one substitute. The first field is read by the fork stub (assembly).
+struct VforkSubSlot {
+  uintptr_t saved_r12 = 0;      ///< offset 0: the caller's r12, borrowed by the stub
+  uintptr_t region_start = 0;   ///< the fork stub's entry %rsp: the return-address slot
+  size_t region_len = 0;        ///< up to the thread's stack top
+  unsigned char* buf = nullptr; ///< mmap'ed copy of the region
+  size_t buf_cap = 0;
+  uint64_t old_mask = 0;        ///< the program's signal mask (kernel sigset)
+  int saved_errno = 0;
+  pid_t parent_pid = 0;
+  int timeout_s = 5;
+  bool armed = false;           ///< between prepare() and finish()
+};
+
+/// Parent, before the clone: blocks every signal (raw rt_sigprocmask, so glibc's internal ones
+/// too), saves errno and [entry_rsp, stack top). false (nothing changed) when it cannot.
+bool vfork_sub_prepare(VforkSubSlot& s, uintptr_t entry_rsp, int timeout_s);
+
+/// Child, right after the clone: arms the SIGKILL timer (POSIX timers do not survive exec).
+void vfork_sub_child_start(VforkSubSlot& s);
+
+/// Parent, after the clone returned `raw` (pid or -errno): puts back the stack region, errno and
+/// signal mask. Returns the pid, or -1 with errno set from `raw`.
+pid_t vfork_sub_finish(VforkSubSlot& s, long raw);
+
+/// The slot when the calling process is a substitute child (it shares the parent's TLS, so
+/// "am I the child" is getpid() against the parent's pid), nullptr otherwise.
+VforkSubSlot* vfork_sub_current_child();
+
+/// In a substitute child, just before the real exec: caught signals back to SIG_DFL (exec resets
+/// them anyway; a handler must never run on the parent's memory), then the program's mask.
+void vfork_sub_before_exec(VforkSubSlot& s);
+
+/// Whether the child was ended by the timeout (peeks with WNOWAIT: the program reaps it).
+bool vfork_sub_child_timed_out(pid_t pid);
+
+}  // namespace forkguard

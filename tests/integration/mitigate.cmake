@@ -1,0 +1,13 @@
+# @file mitigate.cmake
+# @brief Mitigate mode on the real kernel: the vfork substitute under the seccomp injector.
+foreach(helper fork_cases seccomp_nofork)
+  add_executable(fg_helper_${helper} ${CMAKE_SOURCE_DIR}/tests/helpers/${helper}.c)
+  set_target_properties(fg_helper_${helper} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/helpers)
+endforeach()
+
+add_test(NAME "mitigate: vfork substitute rescues fork+exec under the seccomp injector, only where allowed"
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/mitigate_vfork.sh $<TARGET_FILE:fg_test_validate_records>
+                 $<TARGET_FILE:forkguard_shim> $<TARGET_FILE:fg_helper_fork_cases>
+                 $<TARGET_FILE:fg_helper_seccomp_nofork>)
+set_tests_properties("mitigate: vfork substitute rescues fork+exec under the seccomp injector, only where allowed"
+                     PROPERTIES TIMEOUT 180 LABELS integration)
