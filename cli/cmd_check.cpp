@@ -95,13 +95,27 @@ CLI::App* add_check_command(CLI::App& app, CheckArgs& args) {
   args.pid_option =
       cmd->add_option("pid", args.pid, "Process to examine (default: the parent, i.e. the calling shell)");
   cmd->add_flag("--json", args.json, "Print one JSON object instead of text");
+  cmd->add_flag("--all", args.all,
+                "Every process on this machine that could not fork right now or is within --margin of it, largest "
+                "charge first (what to run when \"Cannot allocate memory\" appears somewhere)");
+  cmd->add_option("--margin", args.margin, "With --all: also list allowed processes this close to the limit: N% of the limit or a size (512M)")
+      ->capture_default_str();
   cmd->footer(
       "Reads /proc/PID/status, /proc/PID/smaps (the exact charge), /proc/meminfo and /proc/sys/vm.\n"
-      "Exit status: 0 a fork would be allowed, 1 it would be refused, 2 error or cannot tell.");
+      "Exit status: 0 a fork would be allowed, 1 it would be refused, 2 error or cannot tell.\n"
+      "With --all: 0 no process would be refused, 1 at least one would, 2 error. Processes it may not read are\n"
+      "counted and said; they do not make it fail.");
   return cmd;
 }
 
 int check_command(const CheckArgs& args) {
+  if (args.all) {
+    if (args.pid_option && args.pid_option->count() > 0) {
+      spdlog::error("--all examines every process: give no pid with it");
+      return kUsageError;
+    }
+    return check_all_command(args);
+  }
   CheckReport r;
   int64_t pid = 0;
   if (!args.pid_option || args.pid_option->count() == 0) {

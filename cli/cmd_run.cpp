@@ -14,7 +14,7 @@
 namespace forkguard::cli {
 namespace {
 
-// Relative log paths become absolute: a child that changes directory must log to the same file.
+// Relative log (and profile) paths become absolute: a child that changes directory must use the same file.
 std::string absolute_log_target(const std::string& log) {
   if (log == "stderr" || log == "syslog" || log.empty() || log[0] == '/') return log;
   char cwd[PATH_MAX];
@@ -48,6 +48,12 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
       ->check(CLI::Range(0, 64));
   cmd->add_option("--trigger", args.trigger, "predicted or always; sets FORKGUARD_TRIGGER")
       ->check(CLI::IsMember({"predicted", "always"}));
+  cmd->add_flag("--learn", args.learn,
+                "Observe, and record in the profile which fork() sites are spawn-like (default profile: "
+                "./forkguard.profile); a later --mode mitigate run with the same --profile may give those sites "
+                "the vfork substitute");
+  cmd->add_option("--profile", args.profile,
+                  "The profile file (made absolute here); sets FORKGUARD_PROFILE");
   cmd->add_option("command", args.command, "The command and its arguments; everything from here on is the command's, its options included (`--` before it is optional)")->required();
   // Everything from the first positional on belongs to the command, its options included.
   cmd->positionals_at_end();
@@ -77,6 +83,13 @@ int run_command(const RunArgs& args) {
     spdlog::warn("already running under forkguard (LD_PRELOAD has {}); the command gets one copy, with this run's settings",
                  join(preload.earlier_shims, ", "));
   set_env("LD_PRELOAD", preload.value);
+  if (args.learn && !args.mode.empty() && args.mode != "observe") {
+    spdlog::error("--learn observes: it cannot be combined with --mode {}", args.mode);
+    return 2;
+  }
+  if (args.learn) set_env("FORKGUARD_MODE", "observe");
+  const std::string profile = !args.profile.empty() ? args.profile : args.learn ? "forkguard.profile" : "";
+  if (!profile.empty()) set_env("FORKGUARD_PROFILE", absolute_log_target(profile));
   if (!args.mode.empty()) set_env("FORKGUARD_MODE", args.mode);
   if (!args.log.empty()) set_env("FORKGUARD_LOG", absolute_log_target(args.log));
   if (args.json) set_env("FORKGUARD_FORMAT", "json");

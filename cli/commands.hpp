@@ -11,6 +11,8 @@ namespace forkguard::cli {
 
 /// `forkguard run`: empty strings / -1 mean "not given, leave the environment's value".
 struct RunArgs {
+  bool learn = false;      // observe mode recording which fork sites are spawn-like
+  std::string profile;     // FORKGUARD_PROFILE
   std::string mode, log, trigger;
   bool json = false;
   int stack = -1;
@@ -24,11 +26,26 @@ int run_command(const RunArgs& args);
 struct CheckArgs {
   std::string pid;
   bool json = false;
+  bool all = false;           ///< --all: every process on the machine
+  std::string margin = "10%"; ///< --all: also list processes within this of the limit (N% or a size)
   CLI::Option* pid_option = nullptr;  ///< its count() tells an explicit "" (an error) from no pid
 };
 CLI::App* add_check_command(CLI::App& app, CheckArgs& args);
 /// 0 = a fork would be allowed, 1 = refused, 2 = error or cannot tell.
 int check_command(const CheckArgs& args);
+/// `forkguard check --all`: 0 = no process would be refused, 1 = some would, 2 = error.
+int check_all_command(const CheckArgs& args);
+
+/// `forkguard report`.
+struct ReportArgs {
+  std::vector<std::string> files, paths;
+  bool json = false, no_symbols = false;
+  std::string svg, html;
+  int near_pct = 10;
+};
+CLI::App* add_report_command(CLI::App& app, ReportArgs& args);
+/// 0 = report written, 1 = no record read, 2 = a file could not be read or written.
+int report_command(const ReportArgs& args);
 
 /// `forkguard options`.
 struct OptionsArgs {

@@ -1,5 +1,5 @@
 /// @file main.cpp
-/// @brief `forkguard`: parse the command line and dispatch to run, check or options.
+/// @brief `forkguard`: parse the command line and dispatch to run, check, report or options.
 #include <string>
 
 #include "commands.hpp"
@@ -38,8 +38,10 @@ int main(int argc, char** argv) {
   RunArgs run_args;
   CheckArgs check_args;
   OptionsArgs options_args;
+  ReportArgs report_args;
   CLI::App* run = add_run_command(app, run_args);
   CLI::App* check = add_check_command(app, check_args);
+  CLI::App* report = add_report_command(app, report_args);
   CLI::App* options = add_options_command(app, options_args);
 
   if (argc < 2) {
@@ -51,7 +53,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     std::string where = "forkguard";
-    for (CLI::App* sub : {run, check, options})
+    for (CLI::App* sub : {run, check, report, options})
       if (sub->parsed()) where += " " + sub->get_name();
     spdlog::error("{}; see `{} --help`", e.what(), where);
     return kUsageError;
@@ -59,6 +61,7 @@ int main(int argc, char** argv) {
 
   if (run->parsed()) return run_command(run_args);
   if (check->parsed()) return check_command(check_args);
+  if (report->parsed()) return report_command(report_args);
   if (options->parsed()) return options_command(options_args);
   return kUsageError;
 }

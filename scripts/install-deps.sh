@@ -2,7 +2,7 @@
 # @brief Installs forkguard's build and test dependencies from Debian bookworm, only what is missing.
 set -euo pipefail
 packages=(build-essential cmake g++ binutils libunwind-dev libspdlog-dev libfmt-dev catch2
-          libcli11-dev nlohmann-json3-dev strace "$@")
+          libcli11-dev nlohmann-json3-dev strace chromium libxml2-utils file "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -23,14 +22,6 @@ namespace {
 // Guards (re)opening the file, so two threads never both open it.
 std::atomic<pid_t> g_open_lock{0};
 
-// A descriptor number far from the low ones a program allocates and iterates over.
-int high_fd_floor() {
-  struct rlimit rl {};
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1000;
-  const auto cur = static_cast<long>(rl.rlim_cur);
-  return cur > 256 ? static_cast<int>(cur - 128) : static_cast<int>(cur / 2);
-}
-
 bool same_file(int fd, dev_t dev, ino_t ino) {
   struct stat st {};
   if (fstat(fd, &st) != 0) return false;
@@ -40,6 +31,13 @@ bool same_file(int fd, dev_t dev, ino_t ino) {
 }
 
 }  // namespace
+
+int high_descriptor_floor() {
+  struct rlimit rl {};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1000;
+  const auto cur = static_cast<long>(rl.rlim_cur);
+  return cur > 256 ? static_cast<int>(cur - 128) : static_cast<int>(cur / 2);
+}
 
 bool Sink::expand_path(const char* tmpl, pid_t pid, char* out, size_t cap) {
   FixedWriter w(out, cap - 1);
@@ -65,6 +63,8 @@ void Sink::configure(const Config& cfg) {
   fd_ = -1;
   owner_ = 0;
   fell_back_ = false;
+  syslog_.configure(kSyslogSocket);
+  if (kind_ == LogKind::syslog) copy_cstr(tmpl_, sizeof tmpl_, kSyslogSocket);  // names it in warnings
 }
 
 void Sink::fall_back_to_stderr(const char* why) {
@@ -113,7 +113,7 @@ bool Sink::ensure_open() {
     fall_back_to_stderr(errno_name(errno, scratch));
     return false;
   }
-  const int high = fcntl(nfd, F_DUPFD_CLOEXEC, high_fd_floor());
+  const int high = fcntl(nfd, F_DUPFD_CLOEXEC, high_descriptor_floor());
   if (high >= 0) {
     close(nfd);
     nfd = high;
@@ -130,11 +130,21 @@ bool Sink::ensure_open() {
 void Sink::write_record(const char* data, size_t len) {
   const int saved = errno;
   if (kind_ == LogKind::syslog) {
-    // One syslog() call per record; the trailing newline is the sink's, not the message's.
-    syslog(LOG_USER | LOG_INFO, "%.*s", static_cast<int>(len > 0 && data[len - 1] == '\n' ? len - 1 : len),
-           data);
-    errno = saved;
-    return;
+    // The body is the record without the text format's "forkguard: " (the ident says it).
+    const char* body = data;
+    size_t body_len = len;
+    static constexpr char kPrefix[] = "forkguard: ";
+    if (body_len >= sizeof kPrefix - 1 && std::memcmp(body, kPrefix, sizeof kPrefix - 1) == 0) {
+      body += sizeof kPrefix - 1;
+      body_len -= sizeof kPrefix - 1;
+    }
+    int err = 0;
+    if (syslog_.send(body, body_len, err) == SyslogClient::Status::sent) {
+      errno = saved;
+      return;
+    }
+    char scratch[16];
+    fall_back_to_stderr(errno_name(err, scratch));  // then this record goes to stderr below
   }
   int fd = STDERR_FILENO;
   if (kind_ == LogKind::file && ensure_open()) fd = fd_;

@@ -4,6 +4,8 @@
 /// The file descriptor is O_CLOEXEC, moved high, and its identity (owner pid, dev, inode) is
 /// checked before each write; a descriptor the program closed or dup2()ed over is never written:
 /// the file is reopened, and if that fails records go to stderr after one warning.
+/// `syslog` sends one datagram per record to /dev/log through SyslogClient (never openlog(), so
+/// the host program's syslog identity is untouched); without a listener, stderr after one warning.
 #pragma once
 
 #include <sys/types.h>
@@ -11,6 +13,7 @@
 #include <cstddef>
 
 #include "forkguard/config.hpp"
+#include "forkguard/syslog_client.hpp"
 
 namespace forkguard {
 
@@ -18,11 +21,15 @@ class Sink {
  public:
   /// Remembers the destination; opens nothing until the first record (no I/O at load time).
   void configure(const Config& cfg);
-  /// Writes one record: a single write(2) (retried on EINTR) or one syslog() call.
+  /// Writes one record: a single write(2) (retried on EINTR) or one datagram to /dev/log.
   /// Preserves errno. Safe to call from any thread; takes no lock.
   void write_record(const char* data, size_t len);
   /// The descriptor currently used for the file sink, or -1 (for tests).
   int current_fd() const { return fd_; }
+  /// The syslog socket's descriptor, or -1 (for tests).
+  int syslog_fd() const { return syslog_.current_fd(); }
+  /// Where the syslog sink sends: "/dev/log" (tests of the formatting use a socket of their own).
+  static constexpr const char* kSyslogSocket = "/dev/log";
 
   /// Expands %p in `tmpl` to `pid` (and %% to %). false when it does not fit.
   static bool expand_path(const char* tmpl, pid_t pid, char* out, size_t cap);
@@ -38,6 +45,10 @@ class Sink {
   dev_t dev_ = 0;
   ino_t ino_ = 0;
   bool fell_back_ = false;
+  SyslogClient syslog_;
 };
+
+/// A descriptor number far from the low ones a program allocates and iterates over.
+int high_descriptor_floor();
 
 }  // namespace forkguard

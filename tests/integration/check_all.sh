@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# @file check_all.sh
+# @brief check_all.sh CASE FORKGUARD DEMO
+#   refused       the demo, holding a mapping larger than RAM + swap, is listed REFUSE (smaps), exit 1
+#   unprivileged  as nobody the same process is judged by the estimate, and the count is said
+#   usage         --all with a pid, a bad --margin: exit 2; the summary line always comes
+# The holder: the demo under `forkguard run --mode mitigate`, whose slim fork lets it run
+# `sleep` and wait while it keeps its mapping. Exit 77 = skipped (overcommit mode 1, ulimit -v).
+set -euo pipefail
+case_name=$1 fg=$2 demo=$3
+tmp=$(mktemp -d)
+chmod 755 "$tmp"
+holder= child=
+cleanup() {
+  set +e  # a killed demo's status must not become the test's
+  # Only what this script started: the sleeping child and the demo, by pid.
+  [ -n "$child" ] && kill "$child" 2>/dev/null
+  [ -n "$holder" ] && { kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; }
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+has() { grep -qE -- "$2" "$1" || { echo "--- $1:" >&2; cat "$1" >&2; fail "$1 lacks /$2/"; }; }
+
+start_holder() {
+  [ "$(cat /proc/sys/vm/overcommit_memory)" != 1 ] || { echo "SKIP: overcommit mode 1 refuses no fork"; exit 77; }
+  [ "$(ulimit -v)" = unlimited ] || { echo "SKIP: ulimit -v is set"; exit 77; }
+  "$fg" run --mode mitigate --json --log "$tmp/hold.jsonl" -- "$demo" "sleep 60" >"$tmp/hold.out" 2>&1 &
+  holder=$!
+  for _ in $(seq 200); do [ -s "$tmp/hold.jsonl" ] && break; sleep 0.05; done
+  [ -s "$tmp/hold.jsonl" ] || { cat "$tmp/hold.out" >&2; fail "the demo wrote no record"; }
+  child=$(sed -nE 's/.*"child_pid":([0-9]+).*/\1/p' "$tmp/hold.jsonl" | head -1)
+  grep -q '"action":"slim_fork"' "$tmp/hold.jsonl" || { cat "$tmp/hold.jsonl" >&2; fail "the demo's fork was not slim"; }
+  [ -n "$child" ] || fail "no child pid in the demo's record"
+}
+
+case $case_name in
+refused)
+  start_holder
+  set +e
+  "$fg" check --all >"$tmp/out" 2>"$tmp/err"; rc=$?
+  "$fg" check --all --json >"$tmp/json" 2>/dev/null; jrc=$?
+  set -e
+  cat "$tmp/out"
+  [ "$rc" -eq 1 ] && [ "$jrc" -eq 1 ] || fail "exit $rc/$jrc, want 1 (a process would be refused)"
+  has "$tmp/out" "^ +$holder +root +[0-9.]+ GiB +[0-9.]+ GiB +-[0-9.]+ [KMG]iB +REFUSE +smaps +.*forkguard-demo$"
+  # Largest charge first (other tests' processes may be listed too: only the order is checked).
+  grep -oE '"charge_kb":[0-9]+' "$tmp/json" | cut -d: -f2 | awk 'NR > 1 && $1 > prev { bad = 1 } { prev = $1 } END { exit bad }' \
+    || fail "processes are not sorted by charge, largest first"
+  has "$tmp/out" '^[0-9]+ processes examined: [1-9][0-9]* would be refused'
+  has "$tmp/json" "\"pid\":$holder,\"comm\":\"forkguard-demo\",.*\"charge_method\":\"smaps\",.*\"verdict\":\"refuse\""
+  # The single-process check agrees.
+  set +e; "$fg" check "$holder" >/dev/null 2>&1; one=$?; set -e
+  [ "$one" -eq 1 ] || fail "forkguard check $holder exited $one, want 1"
+  ;;
+unprivileged)
+  [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null || { echo "SKIP: needs root and setpriv to become nobody"; exit 77; }
+  start_holder
+  cp "$fg" "$tmp/forkguard" && chmod 755 "$tmp/forkguard"
+  set +e
+  setpriv --reuid=65534 --regid=65534 --clear-groups "$tmp/forkguard" check --all >"$tmp/out" 2>"$tmp/err"; rc=$?
+  set -e
+  cat "$tmp/out" "$tmp/err"
+  [ "$rc" -eq 1 ] || fail "exit $rc, want 1: the estimate still says refuse"
+  has "$tmp/out" "^ +$holder +root .* REFUSE +estimate +\[forkguard-demo\]$"
+  has "$tmp/out" '[1-9][0-9]* judged by the estimate only, smaps unreadable; run as root to read every process'
+  ;;
+usage)
+  set +e
+  "$fg" check --all 1 >/dev/null 2>"$tmp/err"; rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || fail "--all with a pid: exit $rc, want 2"
+  has "$tmp/err" '^forkguard: --all examines every process: give no pid with it$'
+  set +e
+  "$fg" check --all --margin lots >/dev/null 2>"$tmp/err"; rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || fail "bad --margin: exit $rc, want 2"
+  has "$tmp/err" 'margin "lots"'
+  set +e
+  "$fg" check --all --margin 512M >"$tmp/out" 2>&1; rc=$?
+  set -e
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 1 ] || fail "exit $rc"
+  has "$tmp/out" '^overcommit mode [0-2]; CommitLimit '
+  has "$tmp/out" '^[0-9]+ processes examined: [0-9]+ would be refused, [0-9]+ within 512M of the limit; [0-9]+ kernel threads skipped'
+  ;;
+*) fail "unknown case $case_name" ;;
+esac
+echo "PASS: check --all $case_name"
