@@ -4,9 +4,12 @@
 #include <alloca.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdint>
 
+#include "forkguard/site_profile.hpp"
 #include "forkguard/vfork_substitute.hpp"
 #include "real.hpp"
 
@@ -40,6 +43,7 @@ int exec_through(const char* name, bool found, Call&& call) {
     return -1;
   }
   if (fg::VforkSubSlot* child = fg::vfork_sub_current_child()) fg::vfork_sub_before_exec(*child);
+  fg::learn_child_finish("exec");  // an observed child (observe mode, FORKGUARD_PROFILE): its outcome
   return call();
 }
 
@@ -185,10 +189,20 @@ FG_EXPORT int execle(const char* path, const char* arg, ...) {
 // exit() in a vfork-substitute child would run the parent's atexit handlers and flush its stdio
 // buffers on shared memory: the child gets _exit() instead.
 FG_EXPORT void exit(int status) {
+  fg::learn_child_finish("exit");
   if (fg::vfork_sub_current_child() != nullptr) _exit(status);
   auto real = fg::real::exit();
   if (real == nullptr) _exit(status);  // cannot happen with glibc; never return from exit()
   real(status);
+  __builtin_unreachable();
+}
+
+// _exit() ends an observed child the spawn-like way: its outcome is recorded first.
+FG_EXPORT void _exit(int status) {
+  fg::learn_child_finish("_exit");
+  auto real = fg::real::_exit();
+  if (real != nullptr) real(status);
+  syscall(SYS_exit_group, status);  // never return from _exit()
   __builtin_unreachable();
 }
 

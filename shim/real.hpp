@@ -28,7 +28,8 @@
   X(execvp, execvp, nullptr)                        \
   X(execvpe, execvpe, nullptr)                      \
   X(fexecve, fexecve, nullptr)                      \
-  X(exit, exit, nullptr)
+  X(exit, exit, nullptr)                            \
+  X(_exit, _exit, nullptr)
 
 namespace forkguard::real {
 

@@ -17,6 +17,7 @@
 #include "forkguard/owner_lock.hpp"
 #include "forkguard/picture.hpp"
 #include "forkguard/sink.hpp"
+#include "forkguard/site_profile.hpp"
 #include "forkguard/slim_fork.hpp"
 #include "forkguard/stack.hpp"
 #include "forkguard/vfork_substitute.hpp"
@@ -222,22 +223,53 @@ const Config& engine_config() { return g_cfg; }
 
 namespace {
 
+// Observe mode with FORKGUARD_PROFILE: the first children of each site are observed, then one in
+// sixteen (the child pays about 20 ms per GiB of private memory to be watched).
+bool should_learn(uintptr_t return_address) {
+  if (g_cfg.mode != Mode::observe || g_cfg.profile_path[0] == '\0') return false;
+  constexpr int kSlots = 64;
+  static std::atomic<uintptr_t> sites[kSlots];
+  static std::atomic<unsigned> counts[kSlots];
+  for (int i = 0; i < kSlots; ++i) {
+    uintptr_t cur = sites[i].load(std::memory_order_relaxed);
+    if (cur == 0 && sites[i].compare_exchange_strong(cur, return_address)) cur = return_address;
+    if (cur != return_address) continue;
+    const unsigned n = counts[i].fetch_add(1, std::memory_order_relaxed);
+    return n < 4 || n % 16 == 0;
+  }
+  return false;  // more distinct sites than slots: the rest go unobserved
+}
+
 // The vfork substitute's state lives in TLS: the child runs on (and overwrites) our stack.
 thread_local VforkSubSlot t_sub_slot;
 thread_local Call t_sub_call;
 
 // Whether FORKGUARD_VFORK_SITES lets this site's child share our memory until it execs.
-bool vfork_site_allowed(const Call& c, const char*& why) {
+bool vfork_site_allowed(Call& c, const char*& why) {
   switch (g_cfg.vfork_sites) {
     case VforkSites::all:
       return true;
     case VforkSites::none:
       why = "no substitute allowed: a slim fork cannot help and FORKGUARD_VFORK_SITES=none";
       return false;
-    case VforkSites::learned:
-      why = "no substitute allowed: a slim fork cannot help and no site is learned yet; listing this site in "
-            "FORKGUARD_VFORK_SITES (or all) allows the vfork substitute";
+    case VforkSites::learned: {
+      if (g_cfg.profile_path[0] == '\0') {
+        why = "no substitute allowed: a slim fork cannot help and FORKGUARD_PROFILE is unset, so no site is "
+              "learned (learn with forkguard run --learn, or list the site in FORKGUARD_VFORK_SITES)";
+        return false;
+      }
+      const SiteStats stats = profile_site(g_cfg.profile_path, c.site);
+      if (stats.learned()) {
+        c.rec.learned_by = stats.method;
+        c.rec.learned_children = stats.children;
+        return true;
+      }
+      why = stats.children == 0 ? "no substitute allowed: a slim fork cannot help and the profile has no child "
+                                  "of this site (learn it in observe mode with FORKGUARD_PROFILE)"
+                                : "no substitute allowed: a slim fork cannot help and the profile saw a child of "
+                                  "this site that was not spawn-like";
       return false;
+    }
     case VforkSites::list:
       break;
   }
@@ -292,9 +324,18 @@ ForkEnter engine_fork_enter(CallKind kind, uintptr_t return_address, uintptr_t e
         return ForkEnter{0, slot};
     }
   }
+  const bool learning = !substituted && should_learn(return_address);
   if (!substituted) {
     OwnerLockGuard turn(fork_turn_lock());  // never inside another thread's slim-fork window
+    int on_stack = 0;
+    if (learning) learn_prepare(c.site, g_cfg.profile_path, reinterpret_cast<uintptr_t>(&on_stack));
+    errno = entry_errno;
     pid = real();
+    if (pid == 0) {
+      if (learning) learn_child_start();  // syscalls only: async-signal-safe
+      return ForkEnter{0, nullptr};
+    }
+    if (learning) learn_parent_done();
   }
   if (pid == 0) return ForkEnter{0, nullptr};  // child: async-signal-safe only, and nothing is left to do
   int after = errno;  // what libc left, failure or not: the caller gets exactly that

@@ -124,6 +124,10 @@ size_t format_json(const Record& r, char* buf, size_t cap) {
   if (r.rule != nullptr && r.rule[0] != '\0') str(w, "rule", r.rule);
   str(w, "action", action_name(r.action));
   if (r.reason != nullptr) str(w, "reason", r.reason);
+  if (r.learned_by != nullptr) {
+    str(w, "learned_by", r.learned_by);
+    num_or_null(w, "learned_children", r.learned_children, true);
+  }
   num_or_null(w, "result", r.result, true);
   if (r.child_pid > 0) num_or_null(w, "child_pid", r.child_pid, true);
   if (r.err != 0) {

@@ -42,6 +42,8 @@ struct Record {
   int64_t allowed_kb = -1;      ///< the limit the verdict applied (mode 2: CommitLimit - reserves; mode 0: RAM + swap)
   int64_t largest_vma_kb = -1;  ///< largest charged mapping (what mode 0 compares)
   const char* rule = nullptr;   ///< the verdict's one-sentence explanation
+  const char* learned_by = nullptr;  ///< the method that learned this site spawn-like (vfork substitute)
+  int learned_children = 0;          ///< how many of its children were observed
   Action action = Action::passthrough;
   const char* reason = nullptr;  ///< why this action, when it is not a plain passthrough
   int64_t result = 0;

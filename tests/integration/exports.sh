@@ -26,6 +26,7 @@ T execv
 T execve
 T execvp
 T execvpe
+T _exit
 T exit
 T fexecve
 T fork

@@ -11,3 +11,10 @@ add_test(NAME "mitigate: vfork substitute rescues fork+exec under the seccomp in
                  $<TARGET_FILE:fg_helper_seccomp_nofork>)
 set_tests_properties("mitigate: vfork substitute rescues fork+exec under the seccomp injector, only where allowed"
                      PROPERTIES TIMEOUT 180 LABELS integration)
+
+add_test(NAME "mitigate: sites learned in observe mode get the vfork substitute, workers never"
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/mitigate_learned.sh $<TARGET_FILE:forkguard_cli>
+                 $<TARGET_FILE:forkguard_shim> $<TARGET_FILE:fg_helper_fork_cases>
+                 $<TARGET_FILE:fg_helper_seccomp_nofork>)
+set_tests_properties("mitigate: sites learned in observe mode get the vfork substitute, workers never"
+                     PROPERTIES TIMEOUT 180 LABELS integration SKIP_RETURN_CODE 77)
