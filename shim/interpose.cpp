@@ -71,6 +71,7 @@ fg::ForkEnter forkguard_fork_enter(uintptr_t return_address, uintptr_t entry_rsp
   auto real = fg::real::fork();
   if (!resolved(real, "fork")) return fg::ForkEnter{-1, nullptr};
   ensure_init();
+  fg::real::resolve_for_children();
   return fg::engine_fork_enter(fg::CallKind::fork, return_address, entry_rsp, real);
 }
 
@@ -82,6 +83,7 @@ FG_EXPORT pid_t _Fork(void) {
   auto real = fg::real::_Fork();
   if (!resolved(real, "_Fork")) return -1;
   ensure_init();
+  fg::real::resolve_for_children();
   return fg::engine_fork(fg::CallKind::_Fork, caller(__builtin_return_address(0)), real);
 }
 

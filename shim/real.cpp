@@ -4,6 +4,8 @@
 #include "real.hpp"
 
 #include <dlfcn.h>
+
+#include <cstdint>
 #include <sys/auxv.h>
 
 #include <atomic>
@@ -16,19 +18,17 @@ namespace forkguard::real {
 
 namespace {
 
-void* own_base() {
-  Dl_info info{};
-  dladdr(reinterpret_cast<void*>(&own_base), &info);
-  return info.dli_fbase;
-}
+// This library's own extent, from the linker: [__ehdr_start, _end). A range check, not dladdr,
+// which walks libc's symbol table (about 30 us per lookup in every exec'd child, bench/README.md).
+extern "C" const char __ehdr_start __attribute__((visibility("hidden")));
+extern "C" const char _end __attribute__((visibility("hidden")));
 
 // dlsym/dlvsym past this library; an address inside this library (our own wrapper, seen
 // through an unusual link order) is rejected rather than called into a loop.
 void* lookup(const char* name, const char* version) {
   void* fn = version != nullptr ? dlvsym(RTLD_NEXT, name, version) : dlsym(RTLD_NEXT, name);
-  if (fn == nullptr) return nullptr;
-  Dl_info info{};
-  if (dladdr(fn, &info) != 0 && info.dli_fbase == own_base()) return nullptr;
+  const auto a = reinterpret_cast<uintptr_t>(fn);
+  if (a >= reinterpret_cast<uintptr_t>(&__ehdr_start) && a < reinterpret_cast<uintptr_t>(&_end)) return nullptr;
   return fn;
 }
 
@@ -62,15 +62,19 @@ void report_missing(const char* name) {
 }
 
 void init() {
-#define FORKGUARD_RESOLVE(id, sym, version) (void)id();
-  FORKGUARD_HOOKS(FORKGUARD_RESOLVE)
-#undef FORKGUARD_RESOLVE
   // AT_SECURE: a setuid/setgid program; paths chosen by the environment are not honoured there.
   engine_init(env_lookup, nullptr, getauxval(AT_SECURE) != 0);
+}
+
+void resolve_for_children() {
+  // What a vfork-substitute or observed child calls: dlsym is not safe there, so look it up now.
+  (void)execve(), (void)execv(), (void)execvp(), (void)execvpe(), (void)fexecve(), (void)exit(), (void)_exit();
 }
 
 }  // namespace forkguard::real
 
 // Runs after the program's own libraries' constructors at the latest; wrappers that run
-// earlier call init() themselves.
+// earlier call init() themselves. Every exec'd child loads this library, so the constructor only
+// reads the settings (a bad value is reported at start); real functions are looked up on first
+// use, those a child may need by the first fork.
 __attribute__((constructor)) static void forkguard_constructor() { forkguard::real::init(); }

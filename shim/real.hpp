@@ -37,8 +37,10 @@ namespace forkguard::real {
 FORKGUARD_HOOKS(FORKGUARD_DECLARE_REAL)
 #undef FORKGUARD_DECLARE_REAL
 
-/// Resolves every real function (constructor) and reads the settings once.
+/// Reads the settings once (constructor, or the first wrapper that runs before it).
 void init();
+/// Looks up, in the parent, every real function a child of fork may call (exec*, exit, _exit).
+void resolve_for_children();
 /// Reports a real function that cannot be found, once per name.
 void report_missing(const char* name);
 

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <string_view>
 
 #include "forkguard/diag.hpp"
@@ -90,6 +91,14 @@ VmSysctl current_sysctl() {
   g_sysctl.read_at_ns.store(now, std::memory_order_release);
   return v;
 }
+
+/// Storage for a thread_local object that must start as zero bytes (.tbss): an initialised TLS
+/// image is copied into every thread the host creates and costs relocations at every load.
+template <typename T>
+struct TlsBox {
+  alignas(T) unsigned char bytes[sizeof(T)];
+  T& get() { return *std::launder(reinterpret_cast<T*>(bytes)); }
+};
 
 /// One call being observed: the record, the commit picture, the start time.
 struct Call {
@@ -225,12 +234,15 @@ namespace {
 
 // Observe mode with FORKGUARD_PROFILE: the first children of each site are observed, then one in
 // sixteen (the child pays about 20 ms per GiB of private memory to be watched).
+constexpr int kLearnSlots = 64;
+std::atomic<uintptr_t> g_learn_sites[kLearnSlots];  // zero-initialised: no guard, no constructor
+std::atomic<unsigned> g_learn_counts[kLearnSlots];
+
 bool should_learn(uintptr_t return_address) {
   if (g_cfg.mode != Mode::observe || g_cfg.profile_path[0] == '\0') return false;
-  constexpr int kSlots = 64;
-  static std::atomic<uintptr_t> sites[kSlots];
-  static std::atomic<unsigned> counts[kSlots];
-  for (int i = 0; i < kSlots; ++i) {
+  auto& sites = g_learn_sites;
+  auto& counts = g_learn_counts;
+  for (int i = 0; i < kLearnSlots; ++i) {
     uintptr_t cur = sites[i].load(std::memory_order_relaxed);
     if (cur == 0 && sites[i].compare_exchange_strong(cur, return_address)) cur = return_address;
     if (cur != return_address) continue;
@@ -242,7 +254,7 @@ bool should_learn(uintptr_t return_address) {
 
 // The vfork substitute's state lives in TLS: the child runs on (and overwrites) our stack.
 thread_local VforkSubSlot t_sub_slot;
-thread_local Call t_sub_call;
+thread_local TlsBox<Call> t_sub_call;  // constructed by try_vfork_substitute()
 
 // Whether FORKGUARD_VFORK_SITES lets this site's child share our memory until it execs.
 bool vfork_site_allowed(Call& c, const char*& why) {
@@ -295,7 +307,7 @@ VforkSubSlot* try_vfork_substitute(Call& c, uintptr_t entry_rsp, int entry_errno
   }
   c.rec.action = Action::vfork;
   c.rec.reason = because;
-  t_sub_call = c;
+  new (t_sub_call.bytes) Call(c);
   errno = entry_errno;  // what the caller sees again after the child has run
   if (!vfork_sub_prepare(t_sub_slot, entry_rsp, g_cfg.vfork_timeout_s)) {
     c.rec.action = Action::passthrough;
@@ -326,7 +338,10 @@ ForkEnter engine_fork_enter(CallKind kind, uintptr_t return_address, uintptr_t e
   }
   const bool learning = !substituted && should_learn(return_address);
   if (!substituted) {
-    OwnerLockGuard turn(fork_turn_lock());  // never inside another thread's slim-fork window
+    // Never inside another thread's slim-fork window; observe mode makes none, and skipping the
+    // lock there spares a copy-on-write fault on the lock word right after every fork.
+    std::atomic<pid_t> unused{0};
+    OwnerLockGuard turn(g_cfg.mode == Mode::mitigate ? fork_turn_lock() : unused);
     int on_stack = 0;
     if (learning) learn_prepare(c.site, g_cfg.profile_path, reinterpret_cast<uintptr_t>(&on_stack));
     errno = entry_errno;
@@ -373,11 +388,12 @@ pid_t engine_vfork_sub_leave(VforkSubSlot* slot, long raw) {
   const pid_t pid = vfork_sub_finish(*slot, raw);
   const int after = errno;
   Guard guard;
-  const int64_t elapsed_s = (monotonic_ns() - t_sub_call.t0_ns) / 1000000000;
+  Call& c = t_sub_call.get();
+  const int64_t elapsed_s = (monotonic_ns() - c.t0_ns) / 1000000000;
   if (pid > 0 && elapsed_s >= g_cfg.vfork_timeout_s && vfork_sub_child_timed_out(pid)) {
-    t_sub_call.rec.reason = "the vfork child neither exec'd nor exited within FORKGUARD_VFORK_TIMEOUT: killed";
+    c.rec.reason = "the vfork child neither exec'd nor exited within FORKGUARD_VFORK_TIMEOUT: killed";
   }
-  finish(t_sub_call, pid, pid < 0 ? after : 0, pid > 0 ? pid : -1);
+  finish(c, pid, pid < 0 ? after : 0, pid > 0 ? pid : -1);
   errno = after;
   return pid;
 }
@@ -494,9 +510,8 @@ VforkSlot* engine_vfork_enter(uintptr_t return_address, ForkFn real) {
     errno = entry_errno;
     return spare;
   }
-  static thread_local Call calls[kVforkDepth];
-  Call& c = calls[depth];
-  c = Call{};
+  static thread_local TlsBox<Call> calls[kVforkDepth];
+  Call& c = *new (calls[depth].bytes) Call();
   {
     Guard guard;
     begin(c, CallKind::vfork, return_address, nullptr, true);

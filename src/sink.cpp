@@ -33,10 +33,11 @@ bool same_file(int fd, dev_t dev, ino_t ino) {
 }  // namespace
 
 int high_descriptor_floor() {
+  // High enough to stay clear of the low numbers programs use, low enough that the descriptor
+  // table stays small: fork copies the whole table (bench: fd 19872 cost 150 us per fork).
   struct rlimit rl {};
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1000;
-  const auto cur = static_cast<long>(rl.rlim_cur);
-  return cur > 256 ? static_cast<int>(cur - 128) : static_cast<int>(cur / 2);
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 512) return 200;
+  return static_cast<int>(rl.rlim_cur / 2);
 }
 
 bool Sink::expand_path(const char* tmpl, pid_t pid, char* out, size_t cap) {

@@ -62,19 +62,20 @@ struct LearnState {
   char site[160] = {};
   char path[1024] = {};
   uintptr_t stack_address = 0;
-  Range white[kMaxWhite];  // pages that are this library's own state: never the program's writes
+  Range white[kMaxWhite] = {};  // pages that are this library's own state: never the program's writes
   int nwhite = 0;
-  Range exact[kMaxWhite];  // bytes a spawn-like child writes anyway: GOT slots, errno, link maps
+  Range exact[kMaxWhite] = {};  // bytes a spawn-like child writes anyway: GOT slots, errno, link maps
   int nexact = 0;
   // Child only: copies of the pages holding `exact` ranges, to tell those writes from others.
-  uintptr_t snap_pages[kMaxSnap];
+  uintptr_t snap_pages[kMaxSnap] = {};
   int nsnap = 0;
   unsigned char* snap = nullptr;
   pid_t parent_pid = 0;
   // Child only:
   bool in_child = false;
-  int uffd = -1;
-  Range tracked[kMaxRanges];
+  int uffd = 0;          // valid only while `tracking`
+  bool tracking = false;  // zero-initialised state keeps this table in .bss, not .data
+  Range tracked[kMaxRanges] = {};
   int ntracked = 0;
   bool finished = false;
 };
@@ -289,7 +290,7 @@ void learn_child_start() {
   g_learn.in_child = true;
   g_learn.finished = false;
   g_learn.ntracked = 0;
-  g_learn.uffd = -1;
+  g_learn.tracking = false;
   g_learn.snap = nullptr;
   g_learn.nsnap = 0;
   if (learn_method_available() != LearnMethod::uffd_wp) return;  // probed in the parent: a cached read
@@ -300,6 +301,7 @@ void learn_child_start() {
     return;
   }
   g_learn.uffd = uffd;
+  g_learn.tracking = true;
   snapshot_exact_pages();
   MapsCtx ctx;
   stream_file("/proc/self/maps", maps_chunk, &ctx);
@@ -309,7 +311,7 @@ void learn_child_finish(const char* outcome) {
   if (!g_learn.in_child || g_learn.finished) return;  // the parent's own exec/exit is no observation
   g_learn.finished = true;
   const int saved = errno;
-  const bool tracking = g_learn.uffd >= 0;
+  const bool tracking = g_learn.tracking;
   uint64_t written = 0;
   if (tracking) {
     const int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -358,17 +360,19 @@ void learn_child_finish(const char* outcome) {
 bool parse_profile(std::string_view text,
                    void (*visit)(std::string_view site, bool spawn_like, std::string_view method, void* ctx),
                    void* ctx) {
+  // string_view::substr can throw: the shim has no exceptions, so fields are cut by hand.
   while (!text.empty()) {
     const size_t nl = text.find('\n');
     if (nl == std::string_view::npos) return false;  // a cut last line: not ours to trust
-    std::string_view line = text.substr(0, nl);
+    std::string_view line(text.data(), nl);
     text.remove_prefix(nl + 1);
     std::string_view fields[5];
     int n = 0;
     while (!line.empty() && n < 5) {
       const size_t sp = line.find(' ');
-      fields[n++] = line.substr(0, sp);
-      line = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
+      const size_t len = sp == std::string_view::npos ? line.size() : sp;
+      fields[n++] = std::string_view(line.data(), len);
+      line.remove_prefix(sp == std::string_view::npos ? line.size() : sp + 1);
     }
     if (n != 5 || !line.empty() || fields[0] != "fgp1" || fields[1].empty()) return false;
     const std::string_view outcome = fields[2], method = fields[4];
@@ -385,7 +389,7 @@ namespace {
 
 // The profile as read once in mitigate mode: a small table of sites.
 struct SiteRow {
-  char site[160];
+  char site[160] = {};
   SiteStats stats;
 };
 constexpr int kMaxSites = 256;
@@ -418,6 +422,7 @@ void count_observation(std::string_view site, bool spawn_like, std::string_view 
   ++row->stats.children;
   if (spawn_like) ++row->stats.spawn_like;
   if (method == "uffd-wp") row->stats.method = "uffd-wp";
+  if (row->stats.method == nullptr) row->stats.method = "exec-only";
 }
 
 struct Loader {

@@ -44,7 +44,7 @@ UnwBacktrace unwinder() {
 }
 
 // Bump arena for cached names: never freed, never reallocated, so pointers handed out stay valid.
-constexpr size_t kArenaSize = 256 * 1024;
+constexpr size_t kArenaSize = 64 * 1024;  // names of modules and symbols: a few hundred frames' worth
 char g_arena[kArenaSize];
 std::atomic<size_t> g_arena_used{0};
 
@@ -99,15 +99,16 @@ const char* module_name(const Dl_info& info) {
 struct CacheEntry {
   std::atomic<uintptr_t> key{0};  // published last: a reader that sees the pc sees the fields
   std::atomic<int> claimed{0};
-  const char* module;
-  uintptr_t offset;
-  const char* symbol;
+  // Zero-initialised: a constant-initialised table costs no constructor and no page at load.
+  const char* module = nullptr;
+  uintptr_t offset = 0;
+  const char* symbol = nullptr;
 };
-constexpr size_t kCacheSize = 4096;
+constexpr size_t kCacheSize = 1024;
 constexpr int kProbes = 8;
 CacheEntry g_cache[kCacheSize];
 
-size_t slot_of(uintptr_t pc) { return (pc * 0x9E3779B97F4A7C15ull) >> 52; }  // top 12 bits
+size_t slot_of(uintptr_t pc) { return (pc * 0x9E3779B97F4A7C15ull) >> 54; }  // top 10 bits: kCacheSize
 
 void resolve_uncached(uintptr_t pc, bool want_symbol, Frame& f) {
   Dl_info info{};

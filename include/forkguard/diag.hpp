@@ -1,5 +1,5 @@
 /// @file diag.hpp
-/// @brief The library's own diagnostics ("forkguard: ..." lines on stderr) through a synchronous spdlog logger.
+/// @brief The library's own diagnostics: "forkguard: ..." lines on stderr, one write(2) each.
 ///
 /// Never used on the fork path in a child, nor for records: records go through the sink.
 #pragma once

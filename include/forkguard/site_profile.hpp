@@ -42,7 +42,7 @@ void learn_child_finish(const char* outcome);
 struct SiteStats {
   int children = 0;
   int spawn_like = 0;  ///< reached exec or _exit, wrote nothing, judged by uffd-wp
-  const char* method = "exec-only";
+  const char* method = nullptr;  ///< "uffd-wp" or "exec-only"; nullptr when nothing was seen
   bool learned() const { return children > 0 && spawn_like == children; }
 };
 

@@ -24,7 +24,7 @@ struct VforkSubSlot {
   uint64_t old_mask = 0;        ///< the program's signal mask (kernel sigset)
   int saved_errno = 0;
   pid_t parent_pid = 0;
-  int timeout_s = 5;
+  int timeout_s = 0;            ///< set by prepare(); zero here keeps the TLS slot in .tbss
   bool armed = false;           ///< between prepare() and finish()
 };
 
