@@ -66,8 +66,7 @@ case $case_name in
 cmake-install)
   cmake --install "$build" --prefix "$tmp/prefix" >"$tmp/install.log" || { cat "$tmp/install.log" >&2; fail "cmake --install failed"; }
   p=$tmp/prefix
-  for f in bin/forkguard bin/forkguard-demo share/man/man1/forkguard.1.gz share/doc/forkguard/README.md \
-           share/doc/forkguard/operators.md; do
+  for f in bin/forkguard bin/forkguard-demo share/man/man1/forkguard.1.gz share/doc/forkguard/README.md; do
     [ -f "$p/$f" ] || fail "not installed: $f"
   done
   lib=$(find "$p" -name libforkguard.so -type f)
