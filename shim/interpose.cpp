@@ -91,14 +91,14 @@ FG_EXPORT int system(const char* command) {
   auto real = fg::real::system();
   if (!resolved(real, "system")) return -1;
   ensure_init();
-  return fg::engine_system(command, caller(__builtin_return_address(0)), real);
+  return fg::engine_system(command, caller(__builtin_return_address(0)), real, fg::real::posix_spawn());
 }
 
 FG_EXPORT FILE* popen(const char* command, const char* mode) {
   auto real = fg::real::popen();
   if (!resolved(real, "popen")) return nullptr;
   ensure_init();
-  return fg::engine_popen(command, mode, caller(__builtin_return_address(0)), real);
+  return fg::engine_popen(command, mode, caller(__builtin_return_address(0)), real, fg::real::posix_spawn());
 }
 
 FG_EXPORT int pclose(FILE* stream) {

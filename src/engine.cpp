@@ -17,6 +17,7 @@
 #include "forkguard/fixed_writer.hpp"
 #include "forkguard/owner_lock.hpp"
 #include "forkguard/picture.hpp"
+#include "forkguard/shell_spawn.hpp"
 #include "forkguard/sink.hpp"
 #include "forkguard/site_profile.hpp"
 #include "forkguard/slim_fork.hpp"
@@ -398,30 +399,61 @@ pid_t engine_vfork_sub_leave(VforkSubSlot* slot, long raw) {
   return pid;
 }
 
-int engine_system(const char* command, uintptr_t return_address, SystemFn real) {
+int engine_system(const char* command, uintptr_t return_address, SystemFn real, SpawnFn spawn) {
   if (pass_through()) return real(command);
   const int entry_errno = errno;
   Guard guard;
   Call c;
   begin(c, CallKind::system, return_address, command, true);
   errno = entry_errno;
-  const int status = real(command);
+  pid_t child = -1;
+  int status;
+  // Our own system() over posix_spawn: never charged, even where libc's own system() forks.
+  if (wants_substitute(c) && spawn != nullptr) {
+    c.rec.action = Action::posix_spawn;
+    c.rec.reason = c.pic.verdict.verdict == Verdict::refuse ? "kernel predicted to refuse a copying fork"
+                                                            : "FORKGUARD_TRIGGER=always";
+    status = shell_system(command, spawn, &child);
+  } else {
+    status = real(command);
+    if (status == -1 && errno == ENOMEM && g_cfg.mode == Mode::mitigate && spawn != nullptr) {
+      errno = entry_errno;
+      c.rec.action = Action::posix_spawn;
+      c.rec.reason = "libc's system() failed with ENOMEM";
+      status = shell_system(command, spawn, &child);
+    }
+  }
   const int after = errno;
-  finish(c, status, status == -1 ? after : 0, -1);
+  finish(c, status, status == -1 ? after : 0, child);
   errno = after;
   return status;
 }
 
-FILE* engine_popen(const char* command, const char* mode, uintptr_t return_address, PopenFn real) {
+FILE* engine_popen(const char* command, const char* mode, uintptr_t return_address, PopenFn real, SpawnFn spawn) {
   if (pass_through()) return real(command, mode);
   const int entry_errno = errno;
   Guard guard;
   Call c;
   begin(c, CallKind::popen, return_address, command, true);
   errno = entry_errno;
-  FILE* stream = real(command, mode);
+  pid_t child = -1;
+  FILE* stream;
+  if (wants_substitute(c) && spawn != nullptr) {
+    c.rec.action = Action::posix_spawn;
+    c.rec.reason = c.pic.verdict.verdict == Verdict::refuse ? "kernel predicted to refuse a copying fork"
+                                                            : "FORKGUARD_TRIGGER=always";
+    stream = shell_popen(command, mode, spawn, &child);
+  } else {
+    stream = real(command, mode);
+    if (stream == nullptr && errno == ENOMEM && g_cfg.mode == Mode::mitigate && spawn != nullptr) {
+      errno = entry_errno;
+      c.rec.action = Action::posix_spawn;
+      c.rec.reason = "libc's popen() failed with ENOMEM";
+      stream = shell_popen(command, mode, spawn, &child);
+    }
+  }
   const int after = errno;
-  finish(c, stream != nullptr ? 0 : -1, stream != nullptr ? 0 : after, -1);
+  finish(c, stream != nullptr ? 0 : -1, stream != nullptr ? 0 : after, child);
   errno = after;
   return stream;
 }
@@ -433,9 +465,15 @@ int engine_pclose(FILE* stream, uintptr_t return_address, PcloseFn real) {
   Call c;
   begin(c, CallKind::pclose, return_address, nullptr, false);
   errno = entry_errno;
-  const int status = real(stream);
+  bool ours = false;
+  pid_t child = -1;
+  int status = shell_pclose(stream, &ours, &child);  // a stream our popen() made, or nothing done
+  if (!ours) {
+    errno = entry_errno;
+    status = real(stream);
+  }
   const int after = errno;
-  finish(c, status, status == -1 ? after : 0, -1);
+  finish(c, status, status == -1 ? after : 0, child);
   errno = after;
   return status;
 }

@@ -43,8 +43,9 @@ void engine_vfork_sub_child(VforkSubSlot* slot);
 /// The substitute's parent after the clone returned `raw` (pid or -errno): puts the stack back,
 /// writes the record, returns the pid with errno as the caller must see it.
 pid_t engine_vfork_sub_leave(VforkSubSlot* slot, long raw);
-int engine_system(const char* command, uintptr_t return_address, SystemFn real);
-FILE* engine_popen(const char* command, const char* mode, uintptr_t return_address, PopenFn real);
+/// `spawn`: the real posix_spawn, for mitigate mode's own system()/popen() (shell_spawn.hpp).
+int engine_system(const char* command, uintptr_t return_address, SystemFn real, SpawnFn spawn);
+FILE* engine_popen(const char* command, const char* mode, uintptr_t return_address, PopenFn real, SpawnFn spawn);
 int engine_pclose(FILE* stream, uintptr_t return_address, PcloseFn real);
 int engine_posix_spawn(CallKind kind, pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
                        const posix_spawnattr_t* attr, char* const argv[], char* const envp[],

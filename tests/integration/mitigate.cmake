@@ -18,3 +18,10 @@ add_test(NAME "mitigate: sites learned in observe mode get the vfork substitute,
                  $<TARGET_FILE:fg_helper_seccomp_nofork>)
 set_tests_properties("mitigate: sites learned in observe mode get the vfork substitute, workers never"
                      PROPERTIES TIMEOUT 180 LABELS integration SKIP_RETURN_CODE 77)
+
+add_test(NAME "mitigate: system() and popen() over posix_spawn behave exactly as glibc's"
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/mitigate_shell.sh $<TARGET_FILE:fg_test_validate_records>
+                 $<TARGET_FILE:forkguard_shim> $<TARGET_FILE:fg_helper_seccomp_nofork>
+                 $<TARGET_FILE:fg_helper_system> $<TARGET_FILE:fg_helper_popen>)
+set_tests_properties("mitigate: system() and popen() over posix_spawn behave exactly as glibc's"
+                     PROPERTIES TIMEOUT 180 LABELS integration)
