@@ -115,9 +115,16 @@ void vfork_sub_before_exec(VforkSubSlot& s) {
 }
 
 bool vfork_sub_child_timed_out(pid_t pid) {
-  siginfo_t info{};
-  if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return false;
-  return info.si_pid == pid && info.si_code == CLD_KILLED && info.si_status == SIGKILL;
+  // The parent resumes when the killed child releases its memory, a moment before it becomes a
+  // zombie: peek (WNOWAIT: the program reaps it) for up to 100 ms.
+  for (int i = 0; i < 100; ++i) {
+    siginfo_t info{};
+    if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return false;
+    if (info.si_pid == pid) return info.si_code == CLD_KILLED && info.si_status == SIGKILL;
+    struct timespec ms {0, 1000000};
+    nanosleep(&ms, nullptr);
+  }
+  return false;
 }
 
 }  // namespace forkguard

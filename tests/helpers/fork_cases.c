@@ -2,8 +2,10 @@
  * @brief fork() children of three kinds, for the vfork substitute's tests:
  *   exec   - the child changes a local and errno, then execs grep to print its signal mask;
  *   worker - the child never execs: it writes to its parent over a pipe and waits for an answer;
- *   exit   - the child calls exit() (atexit handlers and stdio buffers belong to the parent).
- * Usage: fg_helper_fork_cases exec|worker|exit
+ *   exit   - the child calls exit() (atexit handlers and stdio buffers belong to the parent);
+ *   malloc - the parent holds a 256 MiB buffer (a slim fork excludes it); the child mallocs,
+ *            prints through stdio and execs: its heap, stdio and TLS must all be there.
+ * Usage: fg_helper_fork_cases exec|worker|exit|malloc
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,12 +96,39 @@ static int run_exit(void) {
   return 0;
 }
 
+static int run_malloc(void) {
+  size_t len = (size_t)256 << 20;
+  char* big = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (big == MAP_FAILED) return 2;
+  memset(big, 1, 1 << 20); /* partly used, as a cache is */
+  pid_t pid = fork();
+  if (pid < 0) {
+    printf("parent: fork failed: %s\n", strerror(errno));
+    return 1;
+  }
+  if (pid == 0) {
+    char* note = malloc(4096);
+    if (note == NULL) _exit(3);
+    snprintf(note, 4096, "child: malloc and stdio work (%d)", 42);
+    printf("%s\n", note);
+    fflush(stdout);
+    free(note);
+    execl("/bin/echo", "echo", "child: exec works", (char*)NULL);
+    _exit(127);
+  }
+  report(pid);
+  big[len - 1] = 2; /* the parent's buffer is intact and writable */
+  printf("parent: buffer %d %d\n", big[0], big[len - 1]);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "exec";
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (strcmp(mode, "exec") == 0) return run_exec();
   if (strcmp(mode, "worker") == 0) return run_worker();
   if (strcmp(mode, "exit") == 0) return run_exit();
-  fprintf(stderr, "usage: %s exec|worker|exit\n", argv[0]);
+  if (strcmp(mode, "malloc") == 0) return run_malloc();
+  fprintf(stderr, "usage: %s exec|worker|exit|malloc\n", argv[0]);
   return 2;
 }

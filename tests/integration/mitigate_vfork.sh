@@ -9,6 +9,7 @@
 #   - worker child (never execs, waits for its parent): under all it is killed after
 #     FORKGUARD_VFORK_TIMEOUT and the parent goes on; under the default it is never substituted;
 #   - exit child: exit() in a substitute child runs no atexit handler of the parent.
+#   - slim fork: a child that mallocs, prints through stdio and execs runs as without the shim.
 # Usage: mitigate_vfork.sh VALIDATOR SHIM HELPER INJECTOR
 # shellcheck source-path=SCRIPTDIR source=observe_lib.sh
 source "$(dirname "$0")/observe_lib.sh"
@@ -73,4 +74,12 @@ fg_expect_status "$FG_TMP/xall" 0
 grep -q 'child exited 7' "$FG_TMP/xall/stdout" || fail "exit: the child's status was lost"
 [ "$(grep -c '^atexit ran$' "$FG_TMP/xall/stdout")" = 1 ] ||
   fail "exit() in the substitute child ran the parent's atexit handlers"
-echo "vfork substitute: exec, list, none/learned, worker timeout, exit: all as expected"
+# --- slim fork: the child mallocs, prints and execs with a 256 MiB buffer excluded
+fg_run "$FG_TMP/mbase" 30 -- "$helper" malloc
+fg_expect_status "$FG_TMP/mbase" 0
+fg_run "$FG_TMP/mslim" 30 "${M[@]}" FORKGUARD_TRIGGER=always FORKGUARD_SLIM_MIN=128M -- "$helper" malloc
+fg_compare "$FG_TMP/mbase" "$FG_TMP/mslim"
+fg_records "$FG_TMP/mslim"
+"$validator" --only-exe "$name" --expect-call fork=1 --expect-field action=slim_fork "${FG_FILES[@]}" ||
+  fail "malloc: the fork was not a slim fork"
+echo "vfork substitute: exec, list, none/learned, worker timeout, exit; slim fork child mallocs, prints, execs: all as expected"
