@@ -218,12 +218,30 @@ bool try_slim_fork(Call& c, ForkFn real, pid_t& pid) {
 
 }  // namespace
 
+namespace {
+void absolutize(char* path, size_t cap) {
+  if (path[0] == '\0' || path[0] == '/') return;
+  char cwd[PATH_MAX];
+  if (getcwd(cwd, sizeof cwd) == nullptr) return;
+  char joined[PATH_MAX + 1024];
+  FixedWriter w(joined, sizeof joined - 1);
+  w.put(cwd);
+  w.put('/');
+  w.put(path);
+  joined[w.size()] = '\0';
+  if (!w.overflowed() && w.size() < cap) copy_cstr(path, cap, joined);
+}
+}  // namespace
+
 void engine_init(EnvLookup env, void* env_ctx, bool secure) {
   if (g_ready.load(std::memory_order_acquire)) return;
   static std::atomic<bool> initialising{false};
   if (initialising.exchange(true)) return;  // another thread is at it: pass through meanwhile
   g_cfg = parse_config(
       env, env_ctx, secure, [](const char* msg, void*) { diag_warn(msg); }, nullptr);
+  // Relative paths name files where the program started: it may change directory before it forks.
+  absolutize(g_cfg.profile_path, sizeof g_cfg.profile_path);
+  if (g_cfg.log_kind == LogKind::file) absolutize(g_cfg.log_path, sizeof g_cfg.log_path);
   g_sink.configure(g_cfg);
   g_ready.store(true, std::memory_order_release);
 }
