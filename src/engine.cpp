@@ -194,7 +194,8 @@ bool try_slim_fork(Call& c, ForkFn real, pid_t& pid) {
   limits.keep_address = reinterpret_cast<uintptr_t>(&on_stack);
   limits.tls_address = reinterpret_cast<uintptr_t>(__builtin_thread_pointer());
   SlimPlan plan;
-  if (plan_slim_fork("/proc/self/smaps", limits, plan) != 0) {
+  bool reused = false;
+  if (plan_slim_fork_cached(limits, plan, reused) != 0) {
     c.rec.reason = "slim fork impossible: /proc/self/smaps unreadable";
     return false;
   }

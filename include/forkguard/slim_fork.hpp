@@ -23,6 +23,7 @@ struct SlimPlan {
   int64_t excluded_kb = 0;  ///< charge the plan removes from the fork
   int64_t remaining_charge_kb = 0;   ///< charge of the fork with the plan applied
   int64_t remaining_largest_kb = 0;  ///< largest charged VMA left (mode 0's rule)
+  bool split_tcb_mapping = false;    ///< the TCB's mapping was split by residency (not reusable)
 };
 
 /// What must never be excluded: the calling thread's stack, its thread control block (TLS,
@@ -43,6 +44,11 @@ bool slim_candidate(const Vma& v, const SlimLimits& limits);
 
 /// Chooses the regions from `smaps_path` (normally /proc/self/smaps). 0, or -1 with errno.
 int plan_slim_fork(const char* smaps_path, const SlimLimits& limits, SlimPlan& plan);
+
+/// plan_slim_fork() on /proc/self/smaps, or the previous plan when /proc/self/maps is unchanged
+/// (same thread, same limits): the smaps walk costs milliseconds per GiB resident. Caveat: a
+/// MADV_DONTFORK the program sets on a whole mapping between two forks does not show in maps.
+int plan_slim_fork_cached(const SlimLimits& limits, SlimPlan& plan, bool& reused);
 
 /// Taken (OwnerLock) around every fork the engine makes, slim or not, so that no fork of
 /// another thread runs while regions are marked DONTFORK. A child takes it over (OwnerLock).

@@ -183,3 +183,26 @@ TEST_CASE("in the mapping holding the TCB only untouched runs are excluded") {
   CHECK(WEXITSTATUS(status) == 5);
   munmap(region, len);
 }
+
+TEST_CASE("the slim plan is reused while /proc/self/maps is unchanged, and redone when it changes") {
+  const size_t len = 256ull << 20;
+  void* region = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(region != MAP_FAILED);
+  forkguard::SlimLimits lim;
+  lim.min_kb = 128 * 1024;
+  forkguard::SlimPlan first, second, third;
+  bool reused = true;
+  REQUIRE(forkguard::plan_slim_fork_cached(lim, first, reused) == 0);
+  CHECK_FALSE(reused);  // a new mapping: smaps walked
+  REQUIRE(forkguard::plan_slim_fork_cached(lim, second, reused) == 0);
+  CHECK(reused);
+  CHECK(second.n == first.n);
+  CHECK(second.excluded_kb == first.excluded_kb);
+  void* more = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(more != MAP_FAILED);
+  REQUIRE(forkguard::plan_slim_fork_cached(lim, third, reused) == 0);
+  CHECK_FALSE(reused);
+  CHECK(third.excluded_kb >= first.excluded_kb + static_cast<int64_t>(len / 1024));
+  munmap(more, len);
+  munmap(region, len);
+}
