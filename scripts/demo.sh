@@ -3,7 +3,7 @@
 # legacy demo failing to fork, forkguard's diagnosis of why, and forkguard rescuing it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-"$top/scripts/install-deps.sh"
+"$top/scripts/install-deps.sh" --build
 "$top/scripts/build.sh" forkguard_cli forkguard_shim forkguard-demo >/dev/null
 fg="$top/build/forkguard"
 demo="$top/build/forkguard-demo"

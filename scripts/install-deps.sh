@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# @brief Installs forkguard's build and test dependencies from Debian bookworm, only what is missing.
+# @brief Installs forkguard's dependencies from Debian bookworm, only what is missing.
+# Usage: install-deps.sh [--build]   (--build: what building and the demo need, without the
+# test-only tools such as chromium, which renders the report's picture in a test)
 set -euo pipefail
-packages=(build-essential cmake g++ binutils libunwind-dev libspdlog-dev libfmt-dev catch2
-          libcli11-dev nlohmann-json3-dev strace chromium libxml2-utils file "$@")
+packages=(build-essential cmake g++ binutils libunwind-dev libunwind8 libspdlog-dev libfmt-dev catch2
+          libcli11-dev nlohmann-json3-dev)
+if [ "${1:-}" = "--build" ]; then
+  shift
+else
+  packages+=(strace chromium libxml2-utils file)
+fi
+packages+=("$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
