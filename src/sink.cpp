@@ -13,6 +13,7 @@
 
 #include "forkguard/diag.hpp"
 #include "forkguard/fixed_writer.hpp"
+#include "forkguard/owned_fd.hpp"
 #include "forkguard/owner_lock.hpp"
 
 namespace forkguard {
@@ -22,23 +23,9 @@ namespace {
 // Guards (re)opening the file, so two threads never both open it.
 std::atomic<pid_t> g_open_lock{0};
 
-bool same_file(int fd, dev_t dev, ino_t ino) {
-  struct stat st {};
-  if (fstat(fd, &st) != 0) return false;
-  const int flags = fcntl(fd, F_GETFD);
-  // Our descriptor is always close-on-exec; one without it was re-created by the program.
-  return st.st_dev == dev && st.st_ino == ino && flags >= 0 && (flags & FD_CLOEXEC) != 0;
-}
 
 }  // namespace
 
-int high_descriptor_floor() {
-  // High enough to stay clear of the low numbers programs use, low enough that the descriptor
-  // table stays small: fork copies the whole table (bench: fd 19872 cost 150 us per fork).
-  struct rlimit rl {};
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 512) return 200;
-  return static_cast<int>(rl.rlim_cur / 2);
-}
 
 bool Sink::expand_path(const char* tmpl, pid_t pid, char* out, size_t cap) {
   FixedWriter w(out, cap - 1);
@@ -87,12 +74,12 @@ void Sink::fall_back_to_stderr(const char* why) {
 bool Sink::ensure_open() {
   const pid_t me = getpid();
   int fd = fd_;
-  if (fd >= 0 && owner_ == me && same_file(fd, dev_, ino_)) return true;
+  if (fd >= 0 && owner_ == me && still_ours(fd, id_)) return true;
   OwnerLockGuard lock(g_open_lock);
   fd = fd_;
   if (fd >= 0) {
-    if (owner_ == me && same_file(fd, dev_, ino_)) return true;  // another thread reopened it
-    if (owner_ != me && same_file(fd, dev_, ino_)) {
+    if (owner_ == me && still_ours(fd, id_)) return true;  // another thread reopened it
+    if (owner_ != me && still_ours(fd, id_)) {
       if (!per_pid_) {  // a fork child shares the parent's file: O_APPEND keeps records whole
         owner_ = me;
         return true;
@@ -114,15 +101,7 @@ bool Sink::ensure_open() {
     fall_back_to_stderr(errno_name(errno, scratch));
     return false;
   }
-  const int high = fcntl(nfd, F_DUPFD_CLOEXEC, high_descriptor_floor());
-  if (high >= 0) {
-    close(nfd);
-    nfd = high;
-  }
-  struct stat st {};
-  fstat(nfd, &st);
-  dev_ = st.st_dev;
-  ino_ = st.st_ino;
+  nfd = adopt_high(nfd, id_);
   owner_ = me;
   fd_ = nfd;
   return true;

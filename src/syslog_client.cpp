@@ -80,17 +80,11 @@ size_t format_syslog_datagram(char* out, size_t cap, int64_t epoch_sec, pid_t pi
 void SyslogClient::configure(const char* socket_path) {
   copy_cstr(path_, sizeof path_, socket_path);
   fd_ = -1;
-  dev_ = 0;
-  ino_ = 0;
+  id_ = FdIdentity{};
 }
 
 bool SyslogClient::usable(int fd) const {
-  if (fd < 0) return false;
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_dev != dev_ || st.st_ino != ino_) return false;
-  const int flags = fcntl(fd, F_GETFD);
-  // Ours is always close-on-exec; a number the program re-created lacks it.
-  if (flags < 0 || (flags & FD_CLOEXEC) == 0) return false;
+  if (!still_ours(fd, id_)) return false;
   int type = 0;
   socklen_t tlen = sizeof type;
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_DGRAM) return false;
@@ -113,15 +107,7 @@ int SyslogClient::connect_socket(int& err) {
     close(fd);
     return -1;
   }
-  const int high = fcntl(fd, F_DUPFD_CLOEXEC, high_descriptor_floor());
-  if (high >= 0) {
-    close(fd);
-    fd = high;
-  }
-  struct stat st {};
-  fstat(fd, &st);
-  dev_ = st.st_dev;
-  ino_ = st.st_ino;
+  fd = adopt_high(fd, id_);
   err = 0;
   return fd;
 }

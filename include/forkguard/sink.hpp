@@ -13,6 +13,7 @@
 #include <cstddef>
 
 #include "forkguard/config.hpp"
+#include "forkguard/owned_fd.hpp"
 #include "forkguard/syslog_client.hpp"
 
 namespace forkguard {
@@ -42,13 +43,9 @@ class Sink {
   bool per_pid_ = false;
   volatile int fd_ = -1;
   volatile pid_t owner_ = 0;
-  dev_t dev_ = 0;
-  ino_t ino_ = 0;
+  FdIdentity id_;
   bool fell_back_ = false;
   SyslogClient syslog_;
 };
-
-/// A descriptor number far from the low ones a program allocates and iterates over.
-int high_descriptor_floor();
 
 }  // namespace forkguard

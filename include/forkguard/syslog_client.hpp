@@ -13,6 +13,8 @@
 
 #include <cstddef>
 
+#include "forkguard/owned_fd.hpp"
+
 namespace forkguard {
 
 /// Formats one datagram into `out` (capacity `cap`): header, then `body` without a trailing
@@ -36,8 +38,7 @@ class SyslogClient {
   int connect_socket(int& err);
   char path_[108] = {};
   volatile int fd_ = -1;
-  dev_t dev_ = 0;
-  ino_t ino_ = 0;
+  FdIdentity id_;
 };
 
 }  // namespace forkguard

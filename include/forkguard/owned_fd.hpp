@@ -1,0 +1,27 @@
+/// @file owned_fd.hpp
+/// @brief A descriptor the library owns inside someone else's process: close-on-exec, moved to a
+/// high number, and known by identity (device, inode), so that a number the program closed,
+/// dup2()ed over or reused is never written to.
+#pragma once
+
+#include <sys/types.h>
+
+namespace forkguard {
+
+struct FdIdentity {
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+/// A descriptor number far from the low ones a program allocates and iterates over.
+int high_descriptor_floor();
+
+/// Moves `fd` to a close-on-exec number >= high_descriptor_floor() (keeps it where it is when
+/// that fails) and records its identity. Returns the descriptor to use.
+int adopt_high(int fd, FdIdentity& id);
+
+/// Whether `fd` is still the descriptor adopt_high() returned: same file and close-on-exec (one
+/// the program re-created lacks the flag).
+bool still_ours(int fd, const FdIdentity& id);
+
+}  // namespace forkguard
