@@ -3,7 +3,6 @@
 #include "forkguard/sink.hpp"
 
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
