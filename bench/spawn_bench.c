@@ -34,6 +34,8 @@
  *     libunwind loaded, and libunwind after one unw_backtrace().
  */
 #define _GNU_SOURCE
+#include "bench_util.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -50,11 +52,6 @@
 
 #define MAX_ENV 32
 
-static void die(const char* what) {
-  fprintf(stderr, "spawn_bench: %s: %s\n", what, strerror(errno));
-  exit(2);
-}
-
 static void usage_error(const char* msg) {
   fprintf(stderr,
           "spawn_bench: %s\n"
@@ -63,23 +60,6 @@ static void usage_error(const char* msg) {
           "                   [--true PROGRAM] [--keep]\n",
           msg);
   exit(2);
-}
-
-static long parse_count(const char* s, const char* opt) {
-  char* end = NULL;
-  errno = 0;
-  const long v = strtol(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 100000000) {
-    fprintf(stderr, "spawn_bench: %s wants a count, got '%s'\n", opt, s);
-    exit(2);
-  }
-  return v;
-}
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* ---- one configuration ------------------------------------------------------------------ */
@@ -120,11 +100,6 @@ static int64_t spawn_once(const char* program, char* const envp[], int64_t* cpu,
   return t1 - t0;
 }
 
-static int cmp_i64(const void* a, const void* b) {
-  const int64_t x = *(const int64_t*)a, y = *(const int64_t*)b;
-  return (x > y) - (x < y);
-}
-
 struct stats {
   double median_us, p90_us, mean_us;
 };
@@ -140,19 +115,6 @@ static struct stats summarize(int64_t* s, size_t n) {
   for (size_t i = 0; i < n; ++i) sum += (double)s[i];
   st.mean_us = sum / (double)n / 1000.0;
   return st;
-}
-
-static void write_all(int fd, const void* data, size_t len) {
-  const char* p = data;
-  while (len > 0) {
-    const ssize_t w = write(fd, p, len);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      die("write");
-    }
-    p += w;
-    len -= (size_t)w;
-  }
 }
 
 /* Keeps a close-on-exec descriptor open at `which` (a number, or "high" for the shim's choice). */
@@ -621,6 +583,7 @@ static int run_suite(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
+  bench_name = "spawn_bench";
   for (int i = 1; i < argc; ++i) {
     if (strcmp(argv[i], "--suite") == 0) return run_suite(argc, argv);
     if (strcmp(argv[i], "--") == 0) break;

@@ -39,6 +39,8 @@
  *     the write pass before any spawn (ns), one read of /proc/self/smaps (ns, best of 3).
  */
 #define _GNU_SOURCE
+#include "bench_util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -62,11 +64,6 @@ extern char** environ;
    the kernel 2 MiB-aligns anonymous mappings, so a 64 MiB one is 64 MiB-aligned one time in 32. */
 #define MIN_REGION_MIB 128
 
-static void die(const char* what) {
-  fprintf(stderr, "substitute_bench: %s: %s\n", what, strerror(errno));
-  exit(2);
-}
-
 static void usage_error(const char* msg) {
   fprintf(stderr,
           "substitute_bench: %s\n"
@@ -74,36 +71,6 @@ static void usage_error(const char* msg) {
           "                        [--sizes MIB,MIB,...] [--thp] [--keep]\n",
           msg);
   exit(2);
-}
-
-static long parse_count(const char* s, const char* opt) {
-  char* end = NULL;
-  errno = 0;
-  const long v = strtol(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 100000000) {
-    fprintf(stderr, "substitute_bench: %s wants a count, got '%s'\n", opt, s);
-    exit(2);
-  }
-  return v;
-}
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void write_all(int fd, const void* data, size_t len) {
-  const char* p = data;
-  while (len > 0) {
-    const ssize_t w = write(fd, p, len);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      die("write");
-    }
-    p += w;
-    len -= (size_t)w;
-  }
 }
 
 /* ---- the worker ------------------------------------------------------------------------- */
@@ -254,11 +221,6 @@ static char* fmt(const char* f, ...) {
   return out;
 }
 
-static int cmp_i64(const void* a, const void* b) {
-  const int64_t x = *(const int64_t*)a, y = *(const int64_t*)b;
-  return (x > y) - (x < y);
-}
-
 static void summarize(struct config* c) {
   if (c->nsamples == 0) return;
   int64_t* s = c->samples;
@@ -364,6 +326,7 @@ static void size_label(char* out, size_t cap, long mib) {
 static double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
 int main(int argc, char** argv) {
+  bench_name = "substitute_bench";
   if (argc > 1 && strcmp(argv[1], "--worker") == 0) return run_worker(argc, argv);
 
   long total = 200, rounds = 4, warm = 3, budget_s = 8;

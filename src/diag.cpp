@@ -31,10 +31,4 @@ void diag_warn(const char* message) {
   errno = saved;
 }
 
-void diag_warn_once(bool& once_flag, const char* message) {
-  if (once_flag) return;
-  once_flag = true;
-  diag_warn(message);
-}
-
 }  // namespace forkguard

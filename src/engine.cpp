@@ -248,7 +248,6 @@ void engine_init(EnvLookup env, void* env_ctx, bool secure) {
 }
 
 bool engine_ready() { return g_ready.load(std::memory_order_acquire); }
-const Config& engine_config() { return g_cfg; }
 
 namespace {
 
@@ -547,15 +546,11 @@ int engine_daemon(int nochdir, int noclose, uintptr_t return_address, DaemonFn r
 namespace {
 constexpr int kVforkDepth = 2;  // a vfork child that vforks again; deeper ones pass unrecorded
 thread_local VforkSlot t_vfork_slots[kVforkDepth + 1];
-thread_local Call* t_vfork_calls[kVforkDepth];
+thread_local TlsBox<Call> t_vfork_calls[kVforkDepth];  // one per depth, like the slots
 thread_local int t_vfork_depth = 0;
-ForkFn g_real_vfork = nullptr;
 }  // namespace
 
-ForkFn engine_real_vfork() { return g_real_vfork; }
-
 VforkSlot* engine_vfork_enter(uintptr_t return_address, ForkFn real) {
-  g_real_vfork = real;
   const int entry_errno = errno;
   const int depth = t_vfork_depth;
   if (pass_through() || depth >= kVforkDepth) {
@@ -567,8 +562,7 @@ VforkSlot* engine_vfork_enter(uintptr_t return_address, ForkFn real) {
     errno = entry_errno;
     return spare;
   }
-  static thread_local TlsBox<Call> calls[kVforkDepth];
-  Call& c = *new (calls[depth].bytes) Call();
+  Call& c = *new (t_vfork_calls[depth].bytes) Call();
   {
     Guard guard;
     begin(c, CallKind::vfork, return_address, nullptr, true);
@@ -577,7 +571,6 @@ VforkSlot* engine_vfork_enter(uintptr_t return_address, ForkFn real) {
   slot->return_address = return_address;
   slot->real_vfork = real;
   slot->recording = 1;
-  t_vfork_calls[depth] = &c;
   t_vfork_depth = depth + 1;
   errno = entry_errno;
   return slot;
@@ -588,7 +581,7 @@ void engine_vfork_leave(VforkSlot* slot, pid_t result) {
   if (slot->recording == 0) return;
   const int depth = t_vfork_depth - 1;
   t_vfork_depth = depth;
-  Call& c = *t_vfork_calls[depth];
+  Call& c = t_vfork_calls[depth].get();
   {
     Guard guard;
     finish(c, result, result < 0 ? after : 0, result > 0 ? result : -1);

@@ -346,7 +346,7 @@ void learn_child_finish(const char* outcome) {
   w.put(' ');
   w.put_uint(written);
   w.put(' ');
-  w.put(tracking ? "uffd-wp" : "exec-only");
+  w.put(learn_method_name(tracking ? LearnMethod::uffd_wp : LearnMethod::exec_only));
   w.put('\n');
   const int fd = open(g_learn.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
   if (fd >= 0) {

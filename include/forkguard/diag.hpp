@@ -8,7 +8,5 @@ namespace forkguard {
 
 /// One "forkguard: <message>" line on stderr (synchronous spdlog logger, created on first use).
 void diag_warn(const char* message);
-/// Same, at most once per process for a given `once_key` flag (the caller owns the flag).
-void diag_warn_once(bool& once_flag, const char* message);
 
 }  // namespace forkguard

@@ -17,7 +17,6 @@ namespace forkguard {
 /// Reads the settings once per process image. `secure` is getauxval(AT_SECURE).
 void engine_init(EnvLookup env, void* env_ctx, bool secure);
 bool engine_ready();
-const Config& engine_config();
 
 using ForkFn = pid_t (*)();
 using SystemFn = int (*)(const char*);
@@ -66,7 +65,5 @@ VforkSlot* engine_vfork_enter(uintptr_t return_address, ForkFn real);
 /// Called by the stub in the parent after the real vfork returned; writes the record.
 void engine_vfork_leave(VforkSlot* slot, pid_t result);
 
-/// The bare real vfork, for the stub when the engine declines (depth exhausted, shim off).
-ForkFn engine_real_vfork();
 
 }  // namespace forkguard
