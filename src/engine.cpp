@@ -3,6 +3,7 @@
 #include "forkguard/engine.hpp"
 
 #include <limits.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,16 +33,22 @@ Config g_cfg;
 Sink g_sink;
 std::atomic<bool> g_ready{false};
 
-// Re-entrancy: a call made by the shim itself (or by libc inside a wrapped call) passes through.
+// Re-entrancy: a call that arrives while this thread is already inside the library (a signal
+// handler that interrupted it, or the program's pthread_atfork handler inside a fork it makes)
+// is "nested": recorded without stack and passed through, touching nothing the interrupted code
+// may hold (the slim-fork plan, the fork turn, libunwind's first load).
 thread_local int t_depth = 0;
 struct Guard {
+  const bool nested = t_depth > 0;  // this thread was already inside the library
   Guard() { ++t_depth; }
   ~Guard() { --t_depth; }
   Guard(const Guard&) = delete;
   Guard& operator=(const Guard&) = delete;
 };
 
-bool pass_through() { return !g_ready.load(std::memory_order_acquire) || g_cfg.mode == Mode::off || t_depth > 0; }
+bool pass_through() { return !g_ready.load(std::memory_order_acquire) || g_cfg.mode == Mode::off; }
+constexpr const char* kNestedReason =
+    "called while this thread was inside forkguard (a signal or atfork handler): passed through unsubstituted";
 
 int64_t monotonic_ns() {
   struct timespec ts {};
@@ -106,6 +113,7 @@ struct Call {
   Record rec;
   Picture pic;
   int64_t t0_ns = 0;
+  bool nested = false;  ///< arrived while this thread was inside the library: no stack, no substitute
   char site[160] = {};
 };
 
@@ -131,8 +139,11 @@ void capture_stack(Record& r, uintptr_t return_address) {
 }
 
 /// Fills everything known before the call: identity, site, stack and (when `probe`) the picture.
-void begin(Call& c, CallKind kind, uintptr_t return_address, const char* command, bool probe) {
+/// A nested call's record is degraded: syscalls and lock-free reads only, no stack.
+void begin(Call& c, const Guard& guard, CallKind kind, uintptr_t return_address, const char* command, bool probe) {
   Record& r = c.rec;
+  c.nested = guard.nested;
+  if (c.nested) r.degraded = "reentered";
   c.t0_ns = monotonic_ns();
   struct timespec now {};
   clock_gettime(CLOCK_REALTIME, &now);
@@ -144,7 +155,7 @@ void begin(Call& c, CallKind kind, uintptr_t return_address, const char* command
   r.exe = exe_path();
   r.call = kind;
   r.command = command;
-  resolve_site(return_address, r.site_module, r.site_offset);
+  resolve_site(return_address, r.site_module, r.site_offset, c.nested);
   FixedWriter w(c.site, sizeof c.site - 1);
   w.put(r.site_module);
   w.put("+0x");
@@ -167,7 +178,7 @@ void begin(Call& c, CallKind kind, uintptr_t return_address, const char* command
     r.largest_vma_kb = p.used_smaps ? p.smaps.largest_kb : -1;  // otherwise only bounded by the estimate
     r.rule = p.verdict.why;
   }
-  capture_stack(r, return_address);
+  if (!c.nested) capture_stack(r, return_address);
 }
 
 void finish(Call& c, int64_t result, int err, pid_t child) {
@@ -181,9 +192,27 @@ void finish(Call& c, int64_t result, int err, pid_t child) {
   if (n > 0) g_sink.write_record(line, n);
 }
 
-bool wants_substitute(const Call& c) {
+bool wants_substitute(Call& c) {
+  if (c.nested) {
+    if (g_cfg.mode == Mode::mitigate) c.rec.reason = kNestedReason;
+    return false;
+  }
   return g_cfg.mode == Mode::mitigate &&
          (g_cfg.trigger == Trigger::always || c.pic.verdict.verdict == Verdict::refuse);
+}
+
+/// slim_fork() with every signal blocked on this thread while the plan's regions are marked
+/// DONTFORK: a handler's fork there would give its child the same holes, and could not wait for
+/// the fork turn its own thread holds. The raw syscall, since pthread_sigmask leaves glibc's
+/// internal signals open; the mask comes back in parent and child alike (a syscall: safe there).
+pid_t slim_fork_unsignalled(ForkFn real, const SlimPlan& plan, const char* site) {
+  uint64_t all = ~uint64_t{0}, old = 0;
+  const bool blocked = syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof all) == 0;
+  const pid_t pid = slim_fork(real, plan, site);
+  const int err = errno;
+  if (blocked) syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof old);
+  errno = err;
+  return pid;
 }
 
 /// Tries a slim fork. Returns true when one was made (pid in `pid`); otherwise sets a reason.
@@ -210,7 +239,7 @@ bool try_slim_fork(Call& c, ForkFn real, pid_t& pid) {
     c.rec.reason = "even a slim fork would be refused";
     return false;
   }
-  pid = slim_fork(real, plan, c.site);
+  pid = slim_fork_unsignalled(real, plan, c.site);
   c.rec.action = Action::slim_fork;
   c.rec.reason = c.pic.verdict.verdict == Verdict::refuse ? "kernel predicted to refuse a full fork"
                                                           : "FORKGUARD_TRIGGER=always";
@@ -344,7 +373,7 @@ ForkEnter engine_fork_enter(CallKind kind, uintptr_t return_address, uintptr_t e
   const int entry_errno = errno;
   Guard guard;
   Call c;
-  begin(c, kind, return_address, nullptr, true);
+  begin(c, guard, kind, return_address, nullptr, true);
   pid_t pid = -1;
   bool substituted = false;
   errno = entry_errno;
@@ -355,7 +384,7 @@ ForkEnter engine_fork_enter(CallKind kind, uintptr_t return_address, uintptr_t e
         return ForkEnter{0, slot};
     }
   }
-  const bool learning = !substituted && should_learn(return_address);
+  const bool learning = !substituted && !c.nested && should_learn(return_address);
   if (!substituted) {
     // Never inside another thread's slim-fork window; observe mode makes none, and skipping the
     // lock there spares a copy-on-write fault on the lock word right after every fork.
@@ -374,7 +403,7 @@ ForkEnter engine_fork_enter(CallKind kind, uintptr_t return_address, uintptr_t e
   if (pid == 0) return ForkEnter{0, nullptr};  // child: async-signal-safe only, and nothing is left to do
   int after = errno;  // what libc left, failure or not: the caller gets exactly that
   // The prediction missed a refusal: retry once with a substitute (FORKGUARD_TRIGGER=predicted).
-  if (pid < 0 && after == ENOMEM && !substituted && g_cfg.mode == Mode::mitigate) {
+  if (pid < 0 && after == ENOMEM && !substituted && g_cfg.mode == Mode::mitigate && !c.nested) {
     errno = entry_errno;
     substituted = try_slim_fork(c, real, pid);
     if (pid == 0) return ForkEnter{0, nullptr};
@@ -388,7 +417,9 @@ ForkEnter engine_fork_enter(CallKind kind, uintptr_t return_address, uintptr_t e
       errno = after;
     }
   }
-  if (pid < 0 && g_cfg.mode == Mode::mitigate && after == ENOMEM && !substituted) c.rec.action = Action::refused;
+  if (pid < 0 && g_cfg.mode == Mode::mitigate && after == ENOMEM && !substituted && !c.nested) {
+    c.rec.action = Action::refused;
+  }
   if (g_cfg.mode == Mode::observe && (c.pic.verdict.verdict == Verdict::refuse || after == ENOMEM)) {
     c.rec.reason = "observe mode: FORKGUARD_MODE=mitigate would make this fork without the charge";
   }
@@ -422,7 +453,7 @@ int engine_system(const char* command, uintptr_t return_address, SystemFn real, 
   const int entry_errno = errno;
   Guard guard;
   Call c;
-  begin(c, CallKind::system, return_address, command, true);
+  begin(c, guard, CallKind::system, return_address, command, true);
   errno = entry_errno;
   pid_t child = -1;
   int status;
@@ -434,7 +465,7 @@ int engine_system(const char* command, uintptr_t return_address, SystemFn real, 
     status = shell_system(command, spawn, &child);
   } else {
     status = real(command);
-    if (status == -1 && errno == ENOMEM && g_cfg.mode == Mode::mitigate && spawn != nullptr) {
+    if (status == -1 && errno == ENOMEM && g_cfg.mode == Mode::mitigate && spawn != nullptr && !c.nested) {
       errno = entry_errno;
       c.rec.action = Action::posix_spawn;
       c.rec.reason = "libc's system() failed with ENOMEM";
@@ -452,7 +483,7 @@ FILE* engine_popen(const char* command, const char* mode, uintptr_t return_addre
   const int entry_errno = errno;
   Guard guard;
   Call c;
-  begin(c, CallKind::popen, return_address, command, true);
+  begin(c, guard, CallKind::popen, return_address, command, true);
   errno = entry_errno;
   pid_t child = -1;
   FILE* stream;
@@ -463,7 +494,7 @@ FILE* engine_popen(const char* command, const char* mode, uintptr_t return_addre
     stream = shell_popen(command, mode, spawn, &child);
   } else {
     stream = real(command, mode);
-    if (stream == nullptr && errno == ENOMEM && g_cfg.mode == Mode::mitigate && spawn != nullptr) {
+    if (stream == nullptr && errno == ENOMEM && g_cfg.mode == Mode::mitigate && spawn != nullptr && !c.nested) {
       errno = entry_errno;
       c.rec.action = Action::posix_spawn;
       c.rec.reason = "libc's popen() failed with ENOMEM";
@@ -481,7 +512,7 @@ int engine_pclose(FILE* stream, uintptr_t return_address, PcloseFn real) {
   const int entry_errno = errno;
   Guard guard;
   Call c;
-  begin(c, CallKind::pclose, return_address, nullptr, false);
+  begin(c, guard, CallKind::pclose, return_address, nullptr, false);
   errno = entry_errno;
   bool ours = false;
   pid_t child = -1;
@@ -501,7 +532,6 @@ int engine_posix_spawn(CallKind kind, pid_t* pid, const char* path, const posix_
                        uintptr_t return_address, SpawnFn real) {
   if (pass_through()) return real(pid, path, actions, attr, argv, envp);
   const int entry_errno = errno;
-  Guard guard;
   // The command line as the record shows it: argv joined by spaces (path when argv is empty).
   char command[2048];
   FixedWriter w(command, sizeof command - 1);
@@ -514,8 +544,9 @@ int engine_posix_spawn(CallKind kind, pid_t* pid, const char* path, const posix_
     w.put(path);
   }
   command[w.size()] = '\0';
+  Guard guard;
   Call c;
-  begin(c, kind, return_address, command, true);
+  begin(c, guard, kind, return_address, command, true);
   pid_t child = -1;
   errno = entry_errno;
   const int rc = real(&child, path, actions, attr, argv, envp);
@@ -531,7 +562,7 @@ int engine_daemon(int nochdir, int noclose, uintptr_t return_address, DaemonFn r
   const int entry_errno = errno;
   Guard guard;
   Call c;
-  begin(c, CallKind::daemon, return_address, nullptr, true);
+  begin(c, guard, CallKind::daemon, return_address, nullptr, true);
   errno = entry_errno;
   // daemon()'s parent _exit()s inside it: the record is written by whoever returns (the daemon).
   const int rc = real(nochdir, noclose);
@@ -562,16 +593,16 @@ VforkSlot* engine_vfork_enter(uintptr_t return_address, ForkFn real) {
     errno = entry_errno;
     return spare;
   }
+  t_vfork_depth = depth + 1;  // claimed first: a signal handler's vfork from here on takes the next one
   Call& c = *new (t_vfork_calls[depth].bytes) Call();
   {
     Guard guard;
-    begin(c, CallKind::vfork, return_address, nullptr, true);
+    begin(c, guard, CallKind::vfork, return_address, nullptr, true);
   }
   VforkSlot* slot = &t_vfork_slots[depth];
   slot->return_address = return_address;
   slot->real_vfork = real;
   slot->recording = 1;
-  t_vfork_depth = depth + 1;
   errno = entry_errno;
   return slot;
 }

@@ -124,6 +124,7 @@ size_t format_json(const Record& r, char* buf, size_t cap) {
   if (r.rule != nullptr && r.rule[0] != '\0') str(w, "rule", r.rule);
   str(w, "action", action_name(r.action));
   if (r.reason != nullptr) str(w, "reason", r.reason);
+  if (r.degraded != nullptr) str(w, "degraded", r.degraded);
   if (r.learned_by != nullptr) {
     str(w, "learned_by", r.learned_by);
     num_or_null(w, "learned_children", r.learned_children, true);
@@ -275,6 +276,11 @@ size_t format_text(const Record& r, char* buf, size_t cap) {
     w.put(" (");
     w.put(r.reason);
     w.put(')');
+  }
+  if (r.degraded != nullptr) {
+    w.put("; degraded (");
+    w.put(r.degraded);
+    w.put("): no stack");
   }
   if (r.nframes > 0) w.put("; stack:");
   for (int i = 0; i < r.nframes; ++i) {

@@ -1,16 +1,20 @@
 /// @file stack.cpp
 /// @brief Caller stacks via libunwind (dlopen'ed RTLD_LOCAL on first use) and a lock-free
-/// dladdr cache, so repeated calls from one site cost a hash lookup per frame.
+/// dladdr cache, so repeated calls from one site cost a hash lookup per frame. Nothing here
+/// allocates once libunwind is loaded: a fork may come from a signal handler that interrupted malloc.
 #include "forkguard/stack.hpp"
 
-#include <cxxabi.h>
 #include <dlfcn.h>
 #include <link.h>
 #include <unistd.h>
+#include <unwind.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <cstring>
+
+// libstdc++'s allocation-free demangler (cp-demangle.c; __cxa_demangle mallocs its result).
+extern "C" int __gcclibcxx_demangle_callback(const char* mangled, void (*out)(const char*, size_t, void*),
+                                             void* opaque);
 
 #include "forkguard/diag.hpp"
 
@@ -24,23 +28,54 @@ enum LoadState { kNotTried = 0, kLoading = 1, kLoaded = 2, kFailed = 3 };
 std::atomic<int> g_unwind_state{kNotTried};
 UnwBacktrace g_unw_backtrace = nullptr;
 
-UnwBacktrace unwinder() {
-  int state = g_unwind_state.load(std::memory_order_acquire);
-  if (state == kLoaded) return g_unw_backtrace;
-  if (state != kNotTried) return nullptr;  // failed, or another thread is loading: no stack this time
+// libgcc's unwinder (linked in statically; allocation-free, and lock-free over glibc's
+// _dl_find_object) until libunwind is loaded. It also tells whether the walk crossed a signal
+// frame: it marks the frame a signal interrupted, recognising the kernel's sigreturn trampoline.
+struct GccWalk {
+  void** out;
+  int max;
+  int n;
+  bool crossed_signal_frame;
+};
+
+_Unwind_Reason_Code gcc_frame(struct _Unwind_Context* ctx, void* arg) {
+  auto* walk = static_cast<GccWalk*>(arg);
+  int signal_frame = 0;
+  const uintptr_t ip = _Unwind_GetIPInfo(ctx, &signal_frame);
+  if (signal_frame != 0) walk->crossed_signal_frame = true;
+  if (ip == 0 || walk->n >= walk->max) return _URC_END_OF_STACK;  // libgcc ends _start's caller with 0
+  walk->out[walk->n++] = reinterpret_cast<void*>(ip);
+  return _URC_NO_REASON;
+}
+
+// Loads libunwind; false when it is missing (warned once) or another thread is loading it.
+bool load_unwinder() {
   int expected = kNotTried;
-  if (!g_unwind_state.compare_exchange_strong(expected, kLoading)) return nullptr;
+  if (!g_unwind_state.compare_exchange_strong(expected, kLoading)) return false;
   // RTLD_LOCAL: libunwind's _Unwind_* and backtrace aliases must never replace the host's.
   void* handle = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
   void* fn = handle != nullptr ? dlsym(handle, "unw_backtrace") : nullptr;
   if (fn == nullptr) {
     diag_warn("libunwind.so.8 is not available (install libunwind8); records carry the call site only");
     g_unwind_state.store(kFailed, std::memory_order_release);
-    return nullptr;
+    return false;
   }
   g_unw_backtrace = reinterpret_cast<UnwBacktrace>(fn);
   g_unwind_state.store(kLoaded, std::memory_order_release);
-  return g_unw_backtrace;
+  return true;
+}
+
+// Return addresses of the calling thread into `raw`; the count.
+int backtrace_raw(void** raw, int want) {
+  const int state = g_unwind_state.load(std::memory_order_acquire);
+  if (state == kLoaded) return g_unw_backtrace(raw, want);
+  if (state == kFailed) return 0;
+  GccWalk walk{raw, want, 0, false};
+  _Unwind_Backtrace(gcc_frame, &walk);
+  // dlopen allocates and takes ld.so's locks: never from a handler that may have interrupted
+  // malloc. Such a call keeps libgcc's stack, and libunwind is loaded by a later ordinary call.
+  if (walk.crossed_signal_frame || state == kLoading) return walk.n;
+  return load_unwinder() ? g_unw_backtrace(raw, want) : 0;
 }
 
 // Bump arena for cached names: never freed, never reallocated, so pointers handed out stay valid.
@@ -56,6 +91,36 @@ const char* intern(const char* s, size_t max_len) {
   std::memcpy(g_arena + at, s, n);
   g_arena[at + n] = '\0';
   return g_arena + at;
+}
+
+// Demangled C++ names up to this length: the demangler's scratch lives on the stack (about 70
+// bytes per character), and a signal handler's stack may be small. Longer names stay mangled.
+constexpr size_t kMaxDemangled = 192;
+
+struct NameBuf {
+  char text[256];
+  size_t used;
+  bool overflowed;
+};
+
+void append_name(const char* piece, size_t n, void* opaque) {
+  auto* b = static_cast<NameBuf*>(opaque);
+  if (b->used + n >= sizeof b->text) {
+    b->overflowed = true;
+    return;
+  }
+  std::memcpy(b->text + b->used, piece, n);
+  b->used += n;
+}
+
+// The demangled form of `name` in `b`, or `name` itself when it is not a C++ name or too long.
+const char* demangled(const char* name, NameBuf& b) {
+  b.used = 0;
+  b.overflowed = false;
+  if (name[0] != '_' || name[1] != 'Z' || std::strlen(name) > kMaxDemangled) return name;
+  if (__gcclibcxx_demangle_callback(name, append_name, &b) != 0 || b.overflowed) return name;
+  b.text[b.used] = '\0';
+  return b.text;
 }
 
 const char* basename_of(const char* path) {
@@ -125,16 +190,20 @@ void resolve_uncached(uintptr_t pc, bool want_symbol, Frame& f) {
   f.offset = pc - reinterpret_cast<uintptr_t>(info.dli_fbase);
   f.symbol = "";
   if (want_symbol && info.dli_sname != nullptr) {
-    int status = 0;
-    char* demangled = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status);
-    const char* name = intern(status == 0 && demangled != nullptr ? demangled : info.dli_sname, 255);
-    std::free(demangled);
+    NameBuf buf;
+    const char* name = intern(demangled(info.dli_sname, buf), 255);
     f.symbol = name != nullptr ? name : "";
   }
 }
 
-void resolve_cached(uintptr_t pc, bool want_symbol, Frame& f) {
+void resolve_cached(uintptr_t pc, bool want_symbol, Frame& f, bool may_fill = true) {
   f.pc = pc;
+  if (pc == 0) {  // 0 marks an empty cache slot: never look it up
+    f.module = "?";
+    f.offset = 0;
+    f.symbol = "";
+    return;
+  }
   const size_t start = slot_of(pc);
   for (int i = 0; i < kProbes; ++i) {
     CacheEntry& e = g_cache[(start + i) % kCacheSize];
@@ -142,10 +211,11 @@ void resolve_cached(uintptr_t pc, bool want_symbol, Frame& f) {
     if (k == pc) {
       f.module = e.module;
       f.offset = e.offset;
-      f.symbol = e.symbol;
+      f.symbol = want_symbol ? e.symbol : "";
       return;
     }
     if (k != 0) continue;
+    if (!may_fill) break;  // an entry without its symbol would serve later frames wrongly
     resolve_uncached(pc, true, f);
     int expected = 0;
     if (e.claimed.compare_exchange_strong(expected, 1)) {
@@ -164,12 +234,10 @@ void resolve_cached(uintptr_t pc, bool want_symbol, Frame& f) {
 
 int capture_pcs(uintptr_t* pcs, int max, int skip) {
   if (max <= 0) return 0;
-  UnwBacktrace bt = unwinder();
-  if (bt == nullptr) return 0;
   void* raw[Record::kMaxFrames + 16];
   int want = max + skip;
   if (want > static_cast<int>(sizeof raw / sizeof raw[0])) want = sizeof raw / sizeof raw[0];
-  const int n = bt(raw, want);
+  const int n = backtrace_raw(raw, want);
   int out = 0;
   for (int i = skip; i < n && out < max; ++i) pcs[out++] = reinterpret_cast<uintptr_t>(raw[i]);
   return out;
@@ -177,9 +245,9 @@ int capture_pcs(uintptr_t* pcs, int max, int skip) {
 
 void resolve_frame(Frame& f) { resolve_cached(f.pc, true, f); }
 
-void resolve_site(uintptr_t return_address, const char*& module, uintptr_t& offset) {
+void resolve_site(uintptr_t return_address, const char*& module, uintptr_t& offset, bool degraded) {
   Frame f;
-  resolve_cached(return_address, false, f);
+  resolve_cached(return_address, false, f, !degraded);
   module = f.module;
   offset = f.offset;
 }

@@ -46,6 +46,9 @@ struct Record {
   int learned_children = 0;          ///< how many of its children were observed
   Action action = Action::passthrough;
   const char* reason = nullptr;  ///< why this action, when it is not a plain passthrough
+  /// Why the record lacks its stack and any substitution: "reentered" (the call arrived while
+  /// this thread was inside the library: a signal or atfork handler); nullptr = a whole record.
+  const char* degraded = nullptr;
   int64_t result = 0;
   pid_t child_pid = -1;  ///< -1 when unknown
   int err = 0;           ///< errno of a failed call; 0 = success (key omitted)

@@ -1,7 +1,7 @@
 /// @file stack.hpp
 /// @brief Caller stacks: program counters from libunwind (dlopen'ed RTLD_LOCAL on first use, so
-/// none of its symbols enters the host's scope), resolved to module+offset+symbol by dladdr with a
-/// lock-free cache. Never unw_get_proc_name (milliseconds per stack).
+/// none of its symbols enters the host's scope; libgcc's unwinder until then), resolved to
+/// module+offset+symbol by dladdr with a lock-free cache. Never unw_get_proc_name (milliseconds per stack).
 #pragma once
 
 #include <cstdint>
@@ -11,13 +11,16 @@
 namespace forkguard {
 
 /// Captures up to `max` return addresses of the caller, skipping `skip` innermost frames.
-/// Returns the count (0 when libunwind is unavailable or max is 0).
+/// Returns the count (0 when libunwind is unavailable or max is 0). Allocation-free, except the
+/// first ordinary call, which loads libunwind; until then (and from a signal handler, where
+/// loading is unsafe) libgcc's unwinder walks the stack.
 int capture_pcs(uintptr_t* pcs, int max, int skip);
 
-/// Fills module, offset and symbol of `f` from f.pc (cached per pc).
+/// Fills module, offset and symbol of `f` from f.pc (cached per pc). Allocation-free.
 void resolve_frame(Frame& f);
 
 /// `site` of a return address: module basename and offset. Cheap; needs no unwinding.
-void resolve_site(uintptr_t return_address, const char*& module, uintptr_t& offset);
+/// `degraded`: a cache miss is resolved by dladdr alone (no demangling, the cache left as is).
+void resolve_site(uintptr_t return_address, const char*& module, uintptr_t& offset, bool degraded = false);
 
 }  // namespace forkguard

@@ -11,6 +11,8 @@
 ///   --expect-call NAME=N        exactly N selected records with "call":NAME (repeatable)
 ///   --expect-failures N         exactly N selected records carry an "errno"
 ///   --expect-errno NAME=N       exactly N selected records carry "errno":NAME (repeatable)
+///   --expect-degraded NAME=N    exactly N selected records carry "degraded":NAME; NAME "none":
+///                               exactly N carry no "degraded" key (repeatable)
 ///   --expect-pids N             the selected records come from exactly N distinct pids
 ///   --expect-tids N             ... and from exactly N distinct (pid, tid) threads
 ///   --expect-site-module NAME   every selected record's site is NAME+0x...
@@ -47,6 +49,7 @@ struct Options {
   long expect_count = -1, expect_failures = -1, expect_pids = -1, expect_tids = -1;
   std::map<std::string, long> expect_call;
   std::map<std::string, long> expect_errno;
+  std::map<std::string, long> expect_degraded;
   std::string expect_site_module, expect_stack;
   std::vector<std::pair<std::string, std::string>> expect_field;
   bool print_sites = false;
@@ -112,6 +115,9 @@ Options parse_args(int argc, char** argv) {
     } else if (a == "--expect-errno") {
       auto kv = split_eq(a, value());
       o.expect_errno[kv.first] = to_count(a, kv.second);
+    } else if (a == "--expect-degraded") {
+      auto kv = split_eq(a, value());
+      o.expect_degraded[kv.first] = to_count(a, kv.second);
     } else if (a == "--expect-site-module") {
       o.expect_site_module = value();
     } else if (a == "--expect-stack") {
@@ -318,6 +324,14 @@ bool check_record(const std::string& where, const json& r) {
   if (!is_int(r["duration_us"]) || r["duration_us"].get<long long>() < 0)
     violation(where, "\"duration_us\" is not an integer >= 0");
   if (r.contains("truncated") && r["truncated"] != true) violation(where, "\"truncated\" is present but not true");
+  // "degraded" says why a record has no stack: present only with "stack":[].
+  static const std::set<std::string> kDegraded = {"reentered"};
+  if (r.contains("degraded")) {
+    const json& d = r["degraded"];
+    if (!d.is_string() || kDegraded.count(d.get<std::string>()) == 0)
+      violation(where, "\"degraded\" is not reentered: " + d.dump());
+    if (!r["stack"].is_array() || !r["stack"].empty()) violation(where, "a \"degraded\" record has a stack");
+  }
 
   const json& site = r["site"];
   if (!site.is_string() || !std::regex_match(site.get<std::string>(), kSite))
@@ -353,6 +367,7 @@ int main(int argc, char** argv) {
   long selected = 0, failures = 0;
   std::map<std::string, long> per_call;
   std::map<std::string, long> per_errno;
+  std::map<std::string, long> per_degraded;
   std::set<long long> pids;
   std::set<std::pair<long long, long long>> tids;
 
@@ -402,6 +417,7 @@ int main(int argc, char** argv) {
         ++failures;
         ++per_errno[field_text(r["errno"])];
       }
+      ++per_degraded[r.contains("degraded") ? field_text(r["degraded"]) : "none"];
       if (is_int(r["pid"])) pids.insert(r["pid"].get<long long>());
       if (is_int(r["pid"]) && is_int(r["tid"])) tids.emplace(r["pid"].get<long long>(), r["tid"].get<long long>());
       const std::string site = r["site"].is_string() ? r["site"].get<std::string>() : "";
@@ -440,6 +456,13 @@ int main(int argc, char** argv) {
     const long got = per_errno.count(kv.first) ? per_errno.at(kv.first) : 0;
     if (got != kv.second) {
       violation("totals", "expected " + std::to_string(kv.second) + " records with errno " + kv.first + scope +
+                              ", found " + std::to_string(got));
+    }
+  }
+  for (const auto& kv : o.expect_degraded) {
+    const long got = per_degraded.count(kv.first) ? per_degraded.at(kv.first) : 0;
+    if (got != kv.second) {
+      violation("totals", "expected " + std::to_string(kv.second) + " records with degraded " + kv.first + scope +
                               ", found " + std::to_string(got));
     }
   }

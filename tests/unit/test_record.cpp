@@ -152,3 +152,20 @@ TEST_CASE("FixedWriter formats integers, hex and timestamps without allocating")
   CHECK(std::string(forkguard::errno_name(ENOMEM, scratch)) == "ENOMEM");
   CHECK(std::string(forkguard::errno_name(4095, scratch)) == "E4095");
 }
+
+TEST_CASE("a degraded record says why it has no stack, in JSON and in text, and only then") {
+  char buf[PIPE_BUF];
+  Record r = sample();
+  r.nframes = 0;
+  auto j = parse_line(buf, forkguard::format_json(r, buf, sizeof buf));
+  CHECK_FALSE(j.contains("degraded"));  // a whole record never carries the key
+  r.degraded = "reentered";
+  j = parse_line(buf, forkguard::format_json(r, buf, sizeof buf));
+  CHECK(j["degraded"] == "reentered");
+  CHECK(j["stack"].is_array());
+  CHECK(j["stack"].empty());
+  CHECK(j.contains("site"));  // the site needs no unwinding: always there
+  const size_t n = forkguard::format_text(r, buf, sizeof buf);
+  const std::string line(buf, n);
+  CHECK(line.find("degraded (reentered): no stack") != std::string::npos);
+}
