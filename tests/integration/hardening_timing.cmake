@@ -1,0 +1,14 @@
+# @file hardening_timing.cmake
+# @brief Issue 6 item 2 (hostile timing): forks from signal handlers that interrupted malloc or
+# the shim, forks under malloc contention, the program's pthread_atfork handlers, a second
+# preload library wrapping fork, a host that dlopen()s with RTLD_DEEPBIND.
+# Parts are included in name order: what observe.cmake and mitigate.cmake define exists once
+# this directory has been read to its end.
+function(fg_hardening_timing_tests)
+  # The helper's malloc, clock_gettime and madvise must win over libc's for the shim too.
+  fg_add_helper(fg_helper_hardening_signal_fork hardening_signal_fork.c)
+  target_link_options(fg_helper_hardening_signal_fork PRIVATE -rdynamic)
+  fg_script_test("hardening: fork from signal handlers that interrupted malloc, the shim or a slim fork" 300
+    hardening_signal_fork.sh ${FG_VALIDATOR} ${FG_SHIM} $<TARGET_FILE:fg_helper_hardening_signal_fork>)
+endfunction()
+cmake_language(DEFER CALL fg_hardening_timing_tests)
