@@ -10,5 +10,11 @@ function(fg_hardening_timing_tests)
   target_link_options(fg_helper_hardening_signal_fork PRIVATE -rdynamic)
   fg_script_test("hardening: fork from signal handlers that interrupted malloc, the shim or a slim fork" 300
     hardening_signal_fork.sh ${FG_VALIDATOR} ${FG_SHIM} $<TARGET_FILE:fg_helper_hardening_signal_fork>)
+
+  fg_add_helper(fg_helper_hardening_malloc_threads hardening_malloc_threads.c)
+  target_link_libraries(fg_helper_hardening_malloc_threads PRIVATE Threads::Threads)
+  target_link_options(fg_helper_hardening_malloc_threads PRIVATE -rdynamic)
+  fg_script_test("hardening: fork while other threads hold malloc's locks: no child deadlocks in the shim" 300
+    hardening_malloc_threads.sh ${FG_VALIDATOR} ${FG_SHIM} $<TARGET_FILE:fg_helper_hardening_malloc_threads>)
 endfunction()
 cmake_language(DEFER CALL fg_hardening_timing_tests)
