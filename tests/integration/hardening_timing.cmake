@@ -16,5 +16,10 @@ function(fg_hardening_timing_tests)
   target_link_options(fg_helper_hardening_malloc_threads PRIVATE -rdynamic)
   fg_script_test("hardening: fork while other threads hold malloc's locks: no child deadlocks in the shim" 300
     hardening_malloc_threads.sh ${FG_VALIDATOR} ${FG_SHIM} $<TARGET_FILE:fg_helper_hardening_malloc_threads>)
+
+  fg_add_helper(fg_helper_hardening_atfork hardening_atfork.c)
+  fg_script_test("hardening: the program's pthread_atfork handlers run exactly as without the shim" 120
+    hardening_atfork.sh ${FG_VALIDATOR} ${FG_SHIM} $<TARGET_FILE:fg_helper_hardening_atfork>
+    $<TARGET_FILE:fg_helper_seccomp_nofork>)
 endfunction()
 cmake_language(DEFER CALL fg_hardening_timing_tests)
