@@ -21,5 +21,11 @@ function(fg_hardening_timing_tests)
   fg_script_test("hardening: the program's pthread_atfork handlers run exactly as without the shim" 120
     hardening_atfork.sh ${FG_VALIDATOR} ${FG_SHIM} $<TARGET_FILE:fg_helper_hardening_atfork>
     $<TARGET_FILE:fg_helper_seccomp_nofork>)
+
+  add_library(fg_helper_other_preload SHARED ${FG_HELPER_DIR}/hardening_other_preload.c)
+  set_target_properties(fg_helper_other_preload PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${FG_HELPER_OUT})
+  target_link_libraries(fg_helper_other_preload PRIVATE ${CMAKE_DL_LIBS})
+  fg_script_test("hardening: a second preload library wrapping fork, both orders: both run, in order" 60
+    hardening_second_preload.sh ${FG_SHIM} $<TARGET_FILE:fg_helper_other_preload> $<TARGET_FILE:fg_helper_fork>)
 endfunction()
 cmake_language(DEFER CALL fg_hardening_timing_tests)
