@@ -30,12 +30,17 @@ int adopt_high(int fd, FdIdentity& id) {
   return fd;
 }
 
-bool still_ours(int fd, const FdIdentity& id) {
-  if (fd < 0) return false;
+FdState check_owned(int fd, const FdIdentity& id) {
+  if (fd < 0) return FdState::not_ours;
   struct stat st {};
-  if (fstat(fd, &st) != 0 || st.st_dev != id.dev || st.st_ino != id.ino) return false;
+  if (fstat(fd, &st) != 0 || st.st_dev != id.dev || st.st_ino != id.ino) return FdState::not_ours;
   const int flags = fcntl(fd, F_GETFD);
-  return flags >= 0 && (flags & FD_CLOEXEC) != 0;
+  if (flags < 0 || (flags & FD_CLOEXEC) == 0) return FdState::not_ours;
+  // Sockets and character devices report 1 (or 0 for some pseudo files): only a regular file's
+  // zero link count means it was deleted.
+  return S_ISREG(st.st_mode) && st.st_nlink == 0 ? FdState::ours_unlinked : FdState::ours;
 }
+
+bool still_ours(int fd, const FdIdentity& id) { return check_owned(fd, id) != FdState::not_ours; }
 
 }  // namespace forkguard

@@ -3,6 +3,8 @@
 #include "forkguard/sink.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +52,7 @@ void Sink::configure(const Config& cfg) {
   fd_ = -1;
   owner_ = 0;
   fell_back_ = false;
+  noted_reopen_ = false;
   syslog_.configure(kSyslogSocket);
   if (kind_ == LogKind::syslog) copy_cstr(tmpl_, sizeof tmpl_, kSyslogSocket);  // names it in warnings
 }
@@ -70,22 +73,82 @@ void Sink::fall_back_to_stderr(const char* why) {
   kind_ = LogKind::stderr_stream;
 }
 
+void Sink::note_reopen(const char* what) {
+  if (noted_reopen_) return;  // said once per process: a program that does it in a loop is not flooded
+  noted_reopen_ = true;
+  char msg[1400];
+  FixedWriter w(msg, sizeof msg - 1);
+  w.put(what);
+  w.put("; records go on in a newly opened ");
+  w.put(tmpl_);
+  msg[w.size()] = '\0';
+  diag_warn(msg);
+}
+
+namespace {
+
+// O_NONBLOCK: a FIFO nobody reads would block open() for ever (ENXIO instead); cleared after.
+int open_log(const char* path) {
+  // O_NOFOLLOW: never let a planted symlink redirect records; 0600: records name commands.
+  int fd;
+  do {
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return -1;
+  const int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  return fd;
+}
+
+// One write(2), retried on EINTR, with SIGPIPE blocked: a reader that went away (a pipe or
+// socket given as the log, or stderr piped into `head`) must not kill the program, which
+// without the shim might never have written there. EPIPE is returned instead.
+ssize_t write_no_sigpipe(int fd, const char* data, size_t len) {
+  sigset_t pipe_only, old, pending;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  sigemptyset(&pending);
+  sigpending(&pending);
+  const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+  ssize_t n;
+  do {
+    n = write(fd, data, len);  // one write: records from many processes never interleave
+  } while (n < 0 && errno == EINTR);
+  const int err = errno;
+  if (n < 0 && err == EPIPE && !was_pending) {
+    // Take back the SIGPIPE this write raised; one the program had pending stays pending.
+    struct timespec zero {};
+    while (sigtimedwait(&pipe_only, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
+  return n;
+}
+
+}  // namespace
+
 bool Sink::ensure_open() {
   const pid_t me = getpid();
   int fd = fd_;
-  if (fd >= 0 && owner_ == me && still_ours(fd, id_)) return true;
+  if (fd >= 0 && owner_ == me && check_owned(fd, id_) == FdState::ours) return true;
   OwnerLockGuard lock(g_open_lock);
   fd = fd_;
+  const char* event = nullptr;  // what happened to the log, said once
   if (fd >= 0) {
-    if (owner_ == me && still_ours(fd, id_)) return true;  // another thread reopened it
-    if (owner_ != me && still_ours(fd, id_)) {
-      if (!per_pid_) {  // a fork child shares the parent's file: O_APPEND keeps records whole
-        owner_ = me;
-        return true;
-      }
-      close(fd);  // inherited copy of the parent's per-pid file: ours to close
+    const FdState state = check_owned(fd, id_);
+    if (state == FdState::ours && owner_ == me) return true;  // another thread reopened it
+    if (state == FdState::ours && !per_pid_) {  // a fork child shares the parent's file: O_APPEND keeps records whole
+      owner_ = me;
+      return true;
     }
-    // Otherwise the program closed or replaced the number: it is not ours any more, leave it.
+    if (state == FdState::ours_unlinked) event = "the log file was deleted while the program ran";
+    if (state == FdState::not_ours && owner_ == me)
+      event = "the program closed or replaced the log's descriptor";
+    // Ours (a per-pid file inherited from the parent, or a deleted one): ours to close. Otherwise
+    // the program closed or replaced the number: it is not ours any more, leave it.
+    if (state != FdState::not_ours) close(fd);
     fd_ = -1;
   }
   char path[1100];
@@ -93,8 +156,7 @@ bool Sink::ensure_open() {
     fall_back_to_stderr("path too long");
     return false;
   }
-  // O_NOFOLLOW: never let a planted symlink redirect records; 0600: records name commands.
-  int nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+  int nfd = open_log(path);
   if (nfd < 0) {
     char scratch[16];
     fall_back_to_stderr(errno_name(errno, scratch));
@@ -103,6 +165,7 @@ bool Sink::ensure_open() {
   nfd = adopt_high(nfd, id_);
   owner_ = me;
   fd_ = nfd;
+  if (event != nullptr) note_reopen(event);
   return true;
 }
 
@@ -127,16 +190,11 @@ void Sink::write_record(const char* data, size_t len) {
   }
   int fd = STDERR_FILENO;
   if (kind_ == LogKind::file && ensure_open()) fd = fd_;
-  ssize_t n;
-  do {
-    n = write(fd, data, len);  // one write: records from many processes never interleave
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n = write_no_sigpipe(fd, data, len);
   if (n < 0 && fd != STDERR_FILENO) {
     char scratch[16];
     fall_back_to_stderr(errno_name(errno, scratch));
-    do {
-      n = write(STDERR_FILENO, data, len);
-    } while (n < 0 && errno == EINTR);
+    write_no_sigpipe(STDERR_FILENO, data, len);
   }
   errno = saved;
 }

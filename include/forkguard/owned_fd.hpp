@@ -24,4 +24,9 @@ int adopt_high(int fd, FdIdentity& id);
 /// the program re-created lacks the flag).
 bool still_ours(int fd, const FdIdentity& id);
 
+/// What a check before writing finds: our descriptor, ours but its file was deleted (no link
+/// left: records written there are lost), or a number that is not ours any more.
+enum class FdState { ours, ours_unlinked, not_ours };
+FdState check_owned(int fd, const FdIdentity& id);
+
 }  // namespace forkguard

@@ -1,9 +1,12 @@
 /// @file sink.hpp
 /// @brief Where records go: stderr, syslog or a file (%p = pid), one write(2) per record.
 ///
-/// The file descriptor is O_CLOEXEC, moved high, and its identity (owner pid, dev, inode) is
-/// checked before each write; a descriptor the program closed or dup2()ed over is never written:
-/// the file is reopened, and if that fails records go to stderr after one warning.
+/// The file descriptor is O_CLOEXEC, O_APPEND, moved high, created 0600 without following a
+/// symlink, and its identity (owner pid, dev, inode) is checked before each write; a descriptor
+/// the program closed or dup2()ed over is never written, and a file deleted while the program
+/// runs is not written into the void: the file is reopened (one warning per process says so).
+/// If opening or writing fails (ENOSPC, EROFS, EACCES, a FIFO without reader...), records go to
+/// stderr after one warning. SIGPIPE is held off around each write (EPIPE instead).
 /// `syslog` sends one datagram per record to /dev/log through SyslogClient (never openlog(), so
 /// the host program's syslog identity is untouched); without a listener, stderr after one warning.
 #pragma once
@@ -38,6 +41,7 @@ class Sink {
  private:
   bool ensure_open();
   void fall_back_to_stderr(const char* why);
+  void note_reopen(const char* what);
   LogKind kind_ = LogKind::stderr_stream;
   char tmpl_[1024] = {};
   bool per_pid_ = false;
@@ -45,6 +49,7 @@ class Sink {
   volatile pid_t owner_ = 0;
   FdIdentity id_;
   bool fell_back_ = false;
+  bool noted_reopen_ = false;  ///< a closed, replaced or deleted log was reopened (said once)
   SyslogClient syslog_;
 };
 
