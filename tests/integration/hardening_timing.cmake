@@ -27,5 +27,13 @@ function(fg_hardening_timing_tests)
   target_link_libraries(fg_helper_other_preload PRIVATE ${CMAKE_DL_LIBS})
   fg_script_test("hardening: a second preload library wrapping fork, both orders: both run, in order" 60
     hardening_second_preload.sh ${FG_SHIM} $<TARGET_FILE:fg_helper_other_preload> $<TARGET_FILE:fg_helper_fork>)
+
+  add_library(fg_helper_deepbind_plugin SHARED ${FG_HELPER_DIR}/hardening_deepbind_lib.c)
+  set_target_properties(fg_helper_deepbind_plugin PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${FG_HELPER_OUT})
+  fg_add_helper(fg_helper_hardening_deepbind hardening_deepbind.c)
+  target_link_libraries(fg_helper_hardening_deepbind PRIVATE ${CMAKE_DL_LIBS})
+  fg_script_test("hardening: an RTLD_DEEPBIND plugin's calls bind to libc, unseen; the host works" 60
+    hardening_deepbind.sh ${FG_VALIDATOR} ${FG_SHIM} $<TARGET_FILE:fg_helper_hardening_deepbind>
+    $<TARGET_FILE:fg_helper_deepbind_plugin>)
 endfunction()
 cmake_language(DEFER CALL fg_hardening_timing_tests)
