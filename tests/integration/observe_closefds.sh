@@ -13,7 +13,12 @@ name=$(basename "$helper")
 fg_run "$FG_TMP/base" 60 -- "$helper" @DIR@/own.txt
 fg_run "$FG_TMP/shim" 60 LD_PRELOAD="$shim" FORKGUARD_FORMAT=json FORKGUARD_LOG=@DIR@/rec.%p.jsonl -- "$helper" @DIR@/own.txt
 fg_expect_status "$FG_TMP/base" 0
-fg_compare "$FG_TMP/base" "$FG_TMP/shim"
+fg_same "$FG_TMP/base" "$FG_TMP/shim" stdout
+fg_same "$FG_TMP/base" "$FG_TMP/shim" status
+# stderr: the program's own, plus the shim's one notice that it reopened its log (said once).
+grep -v "^forkguard: the program closed or replaced the log's descriptor; records go on in a newly opened " "$FG_TMP/shim/stderr" >"$FG_TMP/shim/stderr.own" || true
+[ "$(grep -c "^forkguard: the program closed or replaced the log's descriptor; " "$FG_TMP/shim/stderr")" -eq 1 ] || fail "want exactly one notice of the reopened log: $(cat "$FG_TMP/shim/stderr")"
+cmp -s "$FG_TMP/base/stderr" "$FG_TMP/shim/stderr.own" || fail "stderr differs with the shim beyond the notice"
 fg_same "$FG_TMP/base" "$FG_TMP/shim" own.txt
 printf 'own line 1\nown line 2\n' | cmp -s - "$FG_TMP/shim/own.txt" || fail "the program's own file holds more than it wrote"
 fg_records "$FG_TMP/shim"

@@ -14,7 +14,12 @@ args=(@DIR@/rec.jsonl @DIR@/own1.txt @DIR@/own2.txt @DIR@/notes.txt)
 fg_run "$FG_TMP/base" 60 -- "$helper" "${args[@]}"
 fg_run "$FG_TMP/shim" 60 LD_PRELOAD="$shim" FORKGUARD_FORMAT=json FORKGUARD_LOG=@DIR@/rec.jsonl -- "$helper" "${args[@]}"
 fg_expect_status "$FG_TMP/base" 0
-fg_compare "$FG_TMP/base" "$FG_TMP/shim"
+fg_same "$FG_TMP/base" "$FG_TMP/shim" stdout
+fg_same "$FG_TMP/base" "$FG_TMP/shim" status
+# stderr: the program's own, plus the shim's one notice that it reopened its log (said once).
+grep -v "^forkguard: the program closed or replaced the log's descriptor; records go on in a newly opened " "$FG_TMP/shim/stderr" >"$FG_TMP/shim/stderr.own" || true
+[ "$(grep -c "^forkguard: the program closed or replaced the log's descriptor; " "$FG_TMP/shim/stderr")" -eq 1 ] || fail "want exactly one notice of the reopened log: $(cat "$FG_TMP/shim/stderr")"
+cmp -s "$FG_TMP/base/stderr" "$FG_TMP/shim/stderr.own" || fail "stderr differs with the shim beyond the notice"
 printf 'phase1 log fd found: no\nphase2 log fd found: no\n' | cmp -s - "$FG_TMP/base/notes.txt" ||
   fail "without the shim the helper found a log descriptor: $(cat "$FG_TMP/base/notes.txt")"
 printf 'phase1 log fd found: yes\nphase2 log fd found: yes\n' | cmp -s - "$FG_TMP/shim/notes.txt" ||
