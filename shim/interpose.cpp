@@ -199,9 +199,12 @@ FG_EXPORT void exit(int status) {
   __builtin_unreachable();
 }
 
-// _exit() ends an observed child the spawn-like way: its outcome is recorded first.
+// _exit() ends an observed child the spawn-like way: its outcome is recorded first. A vfork
+// substitute's child first gets the program's signal mask back, so that a signal it raised while
+// all were blocked ends it as it would have ended a real fork's child.
 FG_EXPORT void _exit(int status) {
   fg::learn_child_finish("_exit");
+  if (fg::VforkSubSlot* child = fg::vfork_sub_current_child()) fg::vfork_sub_before_exec(*child);
   auto real = fg::real::_exit();
   if (real != nullptr) real(status);
   syscall(SYS_exit_group, status);  // never return from _exit()

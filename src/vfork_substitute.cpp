@@ -67,16 +67,41 @@ bool vfork_sub_prepare(VforkSubSlot& s, uintptr_t entry_rsp, int timeout_s) {
   return true;
 }
 
+namespace {
+
+// Every caught signal back to SIG_DFL in this process only: the child has its own copy of the
+// handler table (no CLONE_SIGHAND), so the parent keeps its handlers. A handler must never run in
+// the child, on the parent's memory; a signal the child gets acts as the default action instead.
+void reset_caught_handlers() {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    struct sigaction old {};
+    if (sigaction(sig, nullptr, &old) != 0) continue;
+    const bool caught = (old.sa_flags & SA_SIGINFO) != 0 || (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN);
+    if (!caught) continue;
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigaction(sig, &dfl, nullptr);
+  }
+}
+
+}  // namespace
+
 void vfork_sub_child_start(VforkSubSlot& s) {
   // A kernel timer, not a thread: the parent is suspended in the kernel until we exec or exit.
   struct sigevent sev {};
   sev.sigev_notify = SIGEV_SIGNAL;
   sev.sigev_signo = SIGKILL;
   int timer = -1;
-  if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &timer) != 0) return;
-  struct itimerspec its {};
-  its.it_value.tv_sec = s.timeout_s;
-  syscall(SYS_timer_settime, timer, 0, &its, nullptr);
+  if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &timer) == 0) {
+    struct itimerspec its {};
+    its.it_value.tv_sec = s.timeout_s;
+    syscall(SYS_timer_settime, timer, 0, &its, nullptr);
+  }
+  // Now, not only before exec: abort() unblocks SIGABRT itself, and a child may unblock signals
+  // with sigprocmask before it execs. raise() reaches the child (glibc 2.36 pthread_kill.c asks
+  // the kernel for the tid, not the TCB it shares with us).
+  reset_caught_handlers();
 }
 
 pid_t vfork_sub_finish(VforkSubSlot& s, long raw) {
@@ -100,17 +125,9 @@ VforkSubSlot* vfork_sub_current_child() {
 }
 
 void vfork_sub_before_exec(VforkSubSlot& s) {
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    struct sigaction old {};
-    // The child has its own copy of the handler table (no CLONE_SIGHAND): the parent keeps its.
-    if (sigaction(sig, nullptr, &old) != 0) continue;
-    const bool caught = (old.sa_flags & SA_SIGINFO) != 0 || (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN);
-    if (!caught) continue;
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigaction(sig, &dfl, nullptr);
-  }
+  reset_caught_handlers();  // again: the child's own code may have installed one since the clone
+  // Signals raised in the child while everything was blocked are delivered here, at their default
+  // action, where a real fork's child would have met them earlier: it ends by them all the same.
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &s.old_mask, nullptr, kKernelSigsetSize);
 }
 

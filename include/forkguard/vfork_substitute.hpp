@@ -32,7 +32,9 @@ struct VforkSubSlot {
 /// too), saves errno and [entry_rsp, stack top). false (nothing changed) when it cannot.
 bool vfork_sub_prepare(VforkSubSlot& s, uintptr_t entry_rsp, int timeout_s);
 
-/// Child, right after the clone: arms the SIGKILL timer (POSIX timers do not survive exec).
+/// Child, right after the clone: arms the SIGKILL timer (POSIX timers do not survive exec) and
+/// sets every caught signal to SIG_DFL in the child (its handler table is its own), so that no
+/// handler ever runs on the parent's memory, even when abort() or the child unblocks a signal.
 void vfork_sub_child_start(VforkSubSlot& s);
 
 /// Parent, after the clone returned `raw` (pid or -errno): puts back the stack region, errno and
@@ -43,8 +45,10 @@ pid_t vfork_sub_finish(VforkSubSlot& s, long raw);
 /// "am I the child" is getpid() against the parent's pid), nullptr otherwise.
 VforkSubSlot* vfork_sub_current_child();
 
-/// In a substitute child, just before the real exec: caught signals back to SIG_DFL (exec resets
-/// them anyway; a handler must never run on the parent's memory), then the program's mask.
+/// In a substitute child, just before the real exec or _exit: caught signals back to SIG_DFL
+/// again (exec resets them anyway), then the program's mask. A signal raised in the child while all
+/// were blocked, and not blocked by the program's mask, ends the child here by its default
+/// action, as it would have ended a real fork's child when it was raised.
 void vfork_sub_before_exec(VforkSubSlot& s);
 
 /// Whether the child was ended by the timeout (peeks with WNOWAIT: the program reaps it).

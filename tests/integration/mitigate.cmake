@@ -1,6 +1,6 @@
 # @file mitigate.cmake
 # @brief Mitigate mode on the real kernel: the vfork substitute under the seccomp injector.
-foreach(helper fork_cases seccomp_nofork)
+foreach(helper fork_cases seccomp_nofork mitigate_signals)
   add_executable(fg_helper_${helper} ${CMAKE_SOURCE_DIR}/tests/helpers/${helper}.c)
   set_target_properties(fg_helper_${helper} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/helpers)
 endforeach()
@@ -25,3 +25,10 @@ add_test(NAME "mitigate: system() and popen() over posix_spawn behave exactly as
                  $<TARGET_FILE:fg_helper_system> $<TARGET_FILE:fg_helper_popen>)
 set_tests_properties("mitigate: system() and popen() over posix_spawn behave exactly as glibc's"
                      PROPERTIES TIMEOUT 180 LABELS integration)
+
+add_test(NAME "mitigate: abort() and raise() in a vfork substitute's child end the child alone, as with fork"
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/mitigate_signals.sh $<TARGET_FILE:fg_test_validate_records>
+                 $<TARGET_FILE:forkguard_shim> $<TARGET_FILE:fg_helper_mitigate_signals>
+                 $<TARGET_FILE:fg_helper_seccomp_nofork>)
+set_tests_properties("mitigate: abort() and raise() in a vfork substitute's child end the child alone, as with fork"
+                     PROPERTIES TIMEOUT 120 LABELS integration)
