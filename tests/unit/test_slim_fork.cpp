@@ -206,3 +206,73 @@ TEST_CASE("the slim plan is reused while /proc/self/maps is unchanged, and redon
   munmap(more, len);
   munmap(region, len);
 }
+
+TEST_CASE("a reused slim plan is checked region by region: a changed planned region means a new plan") {
+  const size_t len = 256ull << 20;
+  auto* region = static_cast<char*>(mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  REQUIRE(region != MAP_FAILED);
+  const auto addr = reinterpret_cast<uintptr_t>(region);
+  forkguard::SlimLimits lim;
+  lim.min_kb = 128 * 1024;
+  forkguard::SlimPlan plan;
+  bool reused = true;
+  auto planned = [&](uintptr_t a) {
+    for (int i = 0; i < plan.n; ++i)
+      if (plan.regions[i].start <= a && a < plan.regions[i].end) return true;
+    return false;
+  };
+  REQUIRE(forkguard::plan_slim_fork_cached(lim, plan, reused) == 0);
+  REQUIRE(planned(addr));
+  // The first smaps walk may grow this thread's stack mapping (a layout change of its own).
+  for (int i = 0; i < 3 && !(forkguard::plan_slim_fork_cached(lim, plan, reused) == 0 && reused); ++i) {
+  }
+  REQUIRE(reused);
+
+  SECTION("read-only now: the same totals in statm's size, no longer a candidate") {
+    // mprotect moves statm's data total too; either way the plan must not name the region.
+    REQUIRE(mprotect(region, len, PROT_READ) == 0);
+    REQUIRE(forkguard::plan_slim_fork_cached(lim, plan, reused) == 0);
+    CHECK_FALSE(reused);
+    CHECK_FALSE(planned(addr));
+  }
+  SECTION("replaced at the same address and size by a file mapping") {
+    // Same statm size and data (a private writable file mapping counts as data too): only the
+    // region check can see it, and a file mapping is never excluded.
+    char path[] = "/tmp/forkguard-slim-XXXXXX";
+    const int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    unlink(path);
+    REQUIRE(ftruncate(fd, static_cast<off_t>(len)) == 0);
+    void* file = mmap(region, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0);
+    close(fd);
+    REQUIRE(file == region);
+    REQUIRE(forkguard::plan_slim_fork_cached(lim, plan, reused) == 0);
+    CHECK_FALSE(reused);
+    CHECK_FALSE(planned(addr));
+  }
+  SECTION("a file mapping the plan left alone, swapped for an anonymous one of the same size") {
+    // statm's totals come out the same: only the watched non-candidate can tell.
+    char path[] = "/tmp/forkguard-slim-XXXXXX";
+    const int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    unlink(path);
+    REQUIRE(ftruncate(fd, static_cast<off_t>(len)) == 0);
+    auto* file = static_cast<char*>(mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0));
+    close(fd);
+    REQUIRE(file != MAP_FAILED);
+    REQUIRE(forkguard::plan_slim_fork_cached(lim, plan, reused) == 0);
+    CHECK_FALSE(planned(reinterpret_cast<uintptr_t>(file)));
+    REQUIRE(mmap(file, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == file);
+    REQUIRE(forkguard::plan_slim_fork_cached(lim, plan, reused) == 0);
+    CHECK_FALSE(reused);
+    CHECK(planned(reinterpret_cast<uintptr_t>(file)));
+    munmap(file, len);
+  }
+  SECTION("half of it unmapped") {
+    REQUIRE(munmap(region + len / 2, len / 2) == 0);
+    REQUIRE(forkguard::plan_slim_fork_cached(lim, plan, reused) == 0);
+    CHECK_FALSE(reused);
+    CHECK_FALSE(planned(addr + len / 2));
+  }
+  munmap(region, len);
+}
