@@ -45,10 +45,10 @@ pid_t vfork_sub_finish(VforkSubSlot& s, long raw);
 /// "am I the child" is getpid() against the parent's pid), nullptr otherwise.
 VforkSubSlot* vfork_sub_current_child();
 
-/// In a substitute child, just before the real exec or _exit: caught signals back to SIG_DFL
-/// again (exec resets them anyway), then the program's mask. A signal raised in the child while all
-/// were blocked, and not blocked by the program's mask, ends the child here by its default
-/// action, as it would have ended a real fork's child when it was raised.
+/// In a substitute child, just before the real exec or _exit: the program's mask back. A signal
+/// raised in the child while all were blocked, and not blocked by the program's mask, ends the
+/// child here by its default action (handlers were reset at the clone), as it would have ended a
+/// real fork's child when it was raised.
 void vfork_sub_before_exec(VforkSubSlot& s);
 
 /// Whether the child was ended by the timeout (peeks with WNOWAIT: the program reaps it).
