@@ -261,6 +261,7 @@ bool statm_now(int64_t& vm_pages, int64_t& data_pages) {
 // a new candidate that exactly makes up for several removed private writable mappings each
 // smaller than FORKGUARD_SLIM_MIN (it stays in the child: a heavier fork, never a missing page).
 bool watched_unchanged(const WatchList& w) {
+  if (w.n == 0) return true;  // nothing large enough to matter: statm alone decides
   const int saved = errno;  // a failed query (ENOENT: the expected answer to a change) sets it
   const int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);  // fresh: an fd names the mm it was opened in
   if (fd < 0) {
