@@ -1,0 +1,148 @@
+# @file hardening_output.sh
+# @brief Output faults (issue 6, item 3): the log deleted, on a full device, on a read-only or
+# missing path, a directory, a FIFO nobody reads, its descriptor closed or its number reused by
+# the program, stderr a pipe whose reader is gone, syslog without a listener. In each case the
+# program's stdout and exit status are byte-identical to a run without the shim, the shim says
+# exactly once what happened (the exact line is checked), and records go on where they can.
+#
+# Usage: hardening_output.sh CASE VALIDATOR SHIM HELPER
+# Cases readonly, syslog-absent and syslog-refused run themselves again in a private mount
+# namespace (root and unshare(1) needed; exit 77 = skipped, with the reason).
+if [ "${1:-}" != --inner ]; then
+  case ${1:-} in
+  readonly | syslog-absent | syslog-refused)
+    [ "$(id -u)" -eq 0 ] || { echo "SKIP: $1 needs root for a private mount namespace"; exit 77; }
+    unshare -m --propagation private true 2>/dev/null || { echo "SKIP: unshare -m is not permitted here"; exit 77; }
+    exec unshare -m --propagation private bash "$0" --inner "$@"
+    ;;
+  esac
+else
+  shift
+fi
+
+# shellcheck source-path=SCRIPTDIR source=observe_lib.sh
+source "$(dirname "$0")/observe_lib.sh"
+# Never follow a mount out of the scratch directory when removing it.
+trap 'rm -rf --one-file-system "$FG_TMP"' EXIT
+
+case_name=$1 validator=$2 shim=$3 helper=$4
+name=$(basename "$helper")
+base=$FG_TMP/base shim_dir=$FG_TMP/shim
+closed_notice="forkguard: the program closed or replaced the log's descriptor; records go on in a newly opened"
+
+# pair ACTION LOG_SETTING LOG_ARG: runs the helper without and with the shim (JSON records).
+pair() {
+  local action=$1 log_setting=$2 log_arg=$3
+  fg_run "$base" 60 -- "$helper" "$action" "$log_arg" @DIR@/own.txt
+  fg_run "$shim_dir" 60 LD_PRELOAD="$shim" FORKGUARD_FORMAT=json "FORKGUARD_LOG=$log_setting" -- \
+    "$helper" "$action" "$log_arg" @DIR@/own.txt
+  fg_expect_status "$base" 0
+  fg_same "$base" "$shim_dir" stdout
+  fg_same "$base" "$shim_dir" status
+  [ ! -s "$base/stderr" ] || fail "the helper wrote to stderr without the shim: $(cat "$base/stderr")"
+}
+
+# said_once LINE: the shim's stderr holds LINE exactly once and no other "forkguard: " line.
+said_once() {
+  grep '^forkguard: ' "$shim_dir/stderr" >"$FG_TMP/said" || true
+  printf '%s\n' "$1" | cmp -s - "$FG_TMP/said" || {
+    echo "--- want: $1" >&2
+    echo "--- got:" >&2
+    cat "$FG_TMP/said" >&2
+    fail "the shim did not say exactly once what happened"
+  }
+}
+
+# stderr_records N: besides the one notice, stderr holds exactly N valid records and nothing else.
+stderr_records() {
+  grep -v '^forkguard: ' "$shim_dir/stderr" >"$FG_TMP/stderr.records" || true
+  "$validator" --only-exe "$name" --expect-count "$1" "$FG_TMP/stderr.records" ||
+    fail "stderr does not hold the $1 records (and nothing else)"
+}
+
+file_records() {
+  "$validator" --only-exe "$name" --expect-count "$2" --expect-call fork="$3" "$1" ||
+    fail "$1 does not hold the expected records"
+}
+
+case $case_name in
+deleted)
+  pair delete @DIR@/rec.jsonl "$shim_dir/rec.jsonl"
+  said_once "forkguard: the log file was deleted while the program ran; records go on in a newly opened $shim_dir/rec.jsonl"
+  file_records "$shim_dir/rec.jsonl" 5 1  # the calls after the deletion, in the recreated file
+  ;;
+closed)
+  pair close @DIR@/rec.jsonl "$shim_dir/rec.jsonl"
+  said_once "$closed_notice $shim_dir/rec.jsonl"
+  file_records "$shim_dir/rec.jsonl" 6 2
+  ;;
+reused)
+  pair reuse @DIR@/rec.jsonl "$shim_dir/rec.jsonl"
+  grep -q '^faults: own file holds exactly what the program wrote$' "$shim_dir/stdout" || fail "reuse did not happen"
+  fg_same "$base" "$shim_dir" own.txt
+  said_once "$closed_notice $shim_dir/rec.jsonl"
+  file_records "$shim_dir/rec.jsonl" 6 2
+  ;;
+full)
+  pair none /dev/full -
+  said_once "forkguard: cannot log to /dev/full (ENOSPC); records go to stderr from now on"
+  stderr_records 6
+  ;;
+missing-dir)
+  pair none @DIR@/no/such/dir/rec.jsonl -
+  said_once "forkguard: cannot log to $shim_dir/no/such/dir/rec.jsonl (ENOENT); records go to stderr from now on"
+  stderr_records 6
+  ;;
+directory)
+  pair none @DIR@ -
+  said_once "forkguard: cannot log to $shim_dir (EISDIR); records go to stderr from now on"
+  stderr_records 6
+  ;;
+fifo)
+  mkdir -p "$shim_dir" && mkfifo "$shim_dir/fifo" || fail "mkfifo"
+  pair none @DIR@/fifo -  # a blocking open would hang here (fg_run's timeout fails the test)
+  said_once "forkguard: cannot log to $shim_dir/fifo (ENXIO); records go to stderr from now on"
+  stderr_records 6
+  ;;
+broken-stderr)
+  # FORKGUARD_LOG=stderr: after the program's stderr loses its reader, the records meet EPIPE;
+  # SIGPIPE must not kill a program that never writes there itself.
+  pair broken-stderr stderr -
+  grep -q '^faults: all children exited 0$' "$shim_dir/stdout" || fail "the program did not finish"
+  stderr_records 1  # the one record before the break; nothing can be said after it
+  ! grep -q '^forkguard: ' "$shim_dir/stderr" || fail "a notice was written to stderr: $(cat "$shim_dir/stderr")"
+  ;;
+readonly)
+  mkdir -p "$FG_TMP/ro"
+  mount -t tmpfs -o ro,size=64k forkguard-test-ro "$FG_TMP/ro" || fail "mount a read-only tmpfs"
+  trap 'umount "$FG_TMP/ro" 2>/dev/null; rm -rf --one-file-system "$FG_TMP"' EXIT
+  pair none "$FG_TMP/ro/rec.jsonl" -
+  said_once "forkguard: cannot log to $FG_TMP/ro/rec.jsonl (EROFS); records go to stderr from now on"
+  stderr_records 6
+  umount "$FG_TMP/ro" || fail "umount"
+  ;;
+syslog-absent | syslog-refused)
+  # A private /dev (this namespace only) with the few nodes programs need and no syslog daemon:
+  # built aside from single-node binds, never a bind of /dev itself, then moved over /dev.
+  mkdir "$FG_TMP/dev"
+  mount -t tmpfs -o mode=755,size=1m forkguard-test-dev "$FG_TMP/dev" || fail "mount tmpfs"
+  for n in null zero full random urandom; do
+    [ -c "/dev/$n" ] || continue
+    touch "$FG_TMP/dev/$n" && mount --bind "/dev/$n" "$FG_TMP/dev/$n"
+  done
+  ln -s /proc/self/fd "$FG_TMP/dev/fd"
+  mount --move "$FG_TMP/dev" /dev || fail "mount --move"
+  [ -c /dev/null ] && [ ! -e /dev/log ] || fail "the private /dev is not as built"
+  err=ENOENT
+  if [ "$case_name" = syslog-refused ]; then
+    "$helper" bind-dgram /dev/log || fail "could not leave a dead socket at /dev/log"
+    [ -S /dev/log ] || fail "/dev/log is not a socket"
+    err=ECONNREFUSED
+  fi
+  pair none syslog -
+  said_once "forkguard: cannot log to /dev/log ($err); records go to stderr from now on"
+  stderr_records 6
+  ;;
+*) fail "unknown case $case_name" ;;
+esac
+echo "ok: $case_name: stdout and status as without the shim, said once, records kept"
