@@ -309,6 +309,15 @@ Config parse_config(EnvLookup env, void* env_ctx, bool secure, WarnSink warn, vo
       }
     }
   }
+  if (secure && (c.vfork_sites == VforkSites::all || c.vfork_sites == VforkSites::list)) {
+    // The vfork substitute lets a child write the privileged parent's memory until it execs:
+    // which sites get it is not the caller's to choose (without a profile no site is learned).
+    c.vfork_sites = VforkSites::learned;
+    c.vfork_site_list[0] = '\0';
+    Msg m;
+    m.add("FORKGUARD_VFORK_SITES is ignored in a setuid/setgid (secure-execution) program; using learned");
+    p.emit(m);
+  }
   if (const char* v = p.get(kProfile)) {
     if (!*v) {
       Msg m;

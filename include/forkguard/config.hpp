@@ -46,7 +46,12 @@ using EnvLookup = const char* (*)(const char* name, void* ctx);
 using WarnSink = void (*)(const char* message, void* ctx);
 
 /// Parses every FORKGUARD_* variable. A bad value produces one warning and keeps the default.
-/// With `secure` (AT_SECURE), paths from the environment are ignored (with a warning).
+/// With `secure` (AT_SECURE: a setuid/setgid program whose environment its caller chose), what
+/// could write files or change the program's memory is ignored, with one warning each: a file
+/// path in FORKGUARD_LOG (records go to stderr), FORKGUARD_PROFILE (neither read nor written, so
+/// no site is learned), FORKGUARD_VFORK_SITES=all or a list (learned, i.e. none). The rest is
+/// honoured: stderr or syslog (a fixed socket), the format, mode, trigger and sizes only choose
+/// what is said and how a child is made (a slim fork never changes the parent).
 Config parse_config(EnvLookup env, void* env_ctx, bool secure, WarnSink warn, void* warn_ctx);
 
 /// Parses a size into kB: a plain number is bytes (rounded up to whole kB), k/K = KiB, M/m = MiB,

@@ -222,6 +222,23 @@ TEST_CASE("config: secure execution ignores paths from the environment", "[confi
   CHECK(env.warnings[0].rfind("FORKGUARD_LOG", 0) == 0);
   CHECK(env.warnings[1].rfind("FORKGUARD_PROFILE", 0) == 0);
 
+  SECTION("the vfork substitute cannot be granted from the environment") {
+    for (const char* v : {"all", "app+0x10,main"}) {
+      FakeEnv s;
+      Config sc = parse_one("FORKGUARD_VFORK_SITES", v, s, true);
+      CHECK(sc.vfork_sites == VforkSites::learned);
+      CHECK(sc.vfork_site_list[0] == '\0');
+      REQUIRE(s.warnings.size() == 1);
+      CHECK(s.warnings[0] ==
+            "FORKGUARD_VFORK_SITES is ignored in a setuid/setgid (secure-execution) program; using learned");
+    }
+    FakeEnv n;
+    CHECK(parse_one("FORKGUARD_VFORK_SITES", "none", n, true).vfork_sites == VforkSites::none);
+    CHECK(n.warnings.empty());
+    FakeEnv plain;
+    CHECK(parse_one("FORKGUARD_VFORK_SITES", "all", plain, false).vfork_sites == VforkSites::all);
+  }
+
   SECTION("stderr and syslog are still allowed") {
     FakeEnv s;
     CHECK(parse_one("FORKGUARD_LOG", "syslog", s, true).log_kind == LogKind::syslog);
