@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -511,4 +512,55 @@ TEST_CASE("probe: stream_file and read_vm_sysctl on the real /proc", "[probe][re
   VmSysctl none = read_vm_sysctl("/nonexistent");
   CHECK(none.overcommit_memory == -1);
   CHECK(none.user_reserve_kbytes == -1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile input (issue 6, item 5): what the integration tests cannot put in a real /proc.
+
+TEST_CASE("probe: numbers too large for int64, NUL bytes and huge lines leave fields unknown", "[probe][hostile]") {
+  ProcStatus st;
+  parse_status("VmSize:\t99999999999999999999999 kB\nVmRSS:\t12 kB\n", st);
+  CHECK(st.vm_size_kb == -1);
+  CHECK(st.vm_rss_kb == 12);
+
+  const std::string with_nul("VmData:\t1\0 kB\nVmStk:\t132 kB\n", 28);
+  ProcStatus sn;
+  parse_status(with_nul, sn);
+  CHECK(sn.vm_data_kb == -1);  // "1\0" is not a number followed by its unit
+  CHECK(sn.vm_stk_kb == 132);
+
+  // A 1 MiB line before the fields does not hide them or run past the text.
+  const std::string huge = std::string(1024 * 1024, 'A') + "\nVmSize:\t2048 kB\n";
+  ProcStatus sh;
+  parse_status(huge, sh);
+  CHECK(sh.vm_size_kb == 2048);
+
+  MemInfo m;
+  parse_meminfo("CommitLimit:    -5 kB\nCommitted_AS:   99999999999999999999999 kB\nMemTotal: 100 kB\n", m);
+  CHECK(m.commit_limit_kb == -1);
+  CHECK(m.committed_as_kb == -1);
+  CHECK(m.mem_total_kb == 100);
+  CHECK_FALSE(m.complete());
+}
+
+TEST_CASE("probe: read_vm_sysctl on a tree of garbage, out-of-range and unreadable files", "[probe][hostile]") {
+  char tmpl[] = "/tmp/fg-probe-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  const std::string root = tmpl;
+  REQUIRE(system(("mkdir -p " + root + "/sys/vm").c_str()) == 0);
+  auto put = [&](const char* name, const std::string& text) {
+    std::ofstream(root + "/sys/vm/" + name, std::ios::binary) << text;
+  };
+  put("overcommit_memory", "3\n");  // not a mode the kernel has
+  put("overcommit_ratio", "abc\n");
+  put("overcommit_kbytes", std::string(100, '9') + "\n");
+  put("admin_reserve_kbytes", "8192\n");
+  REQUIRE(mkdir((root + "/sys/vm/user_reserve_kbytes").c_str(), 0700) == 0);  // a directory: read fails
+  const VmSysctl s = read_vm_sysctl(root.c_str());
+  CHECK(s.overcommit_memory == -1);  // unknown, so the verdict is unknown
+  CHECK(s.overcommit_ratio == -1);
+  CHECK(s.overcommit_kbytes == -1);
+  CHECK(s.admin_reserve_kbytes == 8192);
+  CHECK(s.user_reserve_kbytes == -1);
+  REQUIRE(system(("rm -rf " + root).c_str()) == 0);
 }
