@@ -269,7 +269,7 @@ TEST_CASE("system: the child gets the caller's mask and dispositions; the caller
   }
 }
 
-TEST_CASE("system from 4 threads at once: shared ignore, restored by the last one", "[shell]") {
+TEST_CASE("system from 4 threads at once: shared ignore, restored by the last one", "[shell][concurrency]") {
   SigRestore restore;
   set_handler(SIGINT, sigint_handler);
   const SigState before;
@@ -314,7 +314,7 @@ TEST_CASE("system from 4 threads at once: shared ignore, restored by the last on
   CHECK(SigState() == before);
 }
 
-TEST_CASE("system and pclose: a signal interrupting the wait leaves errno as glibc does", "[shell]") {
+TEST_CASE("system and pclose: a signal interrupting the wait leaves errno as glibc does", "[shell][concurrency]") {
   SigRestore restore;
   struct sigaction sa {};
   sa.sa_handler = sigint_handler;  // no SA_RESTART: waitpid fails with EINTR and is retried
@@ -402,7 +402,7 @@ std::vector<pid_t> sleep100_children() {
 }
 }  // namespace
 
-TEST_CASE("system: a cancelled thread leaves no child and restores the signal state", "[shell]") {
+TEST_CASE("system: a cancelled thread leaves no child and restores the signal state", "[shell][concurrency]") {
   SigRestore restore;
   set_handler(SIGINT, sigint_handler);
   const SigState before;
@@ -524,6 +524,34 @@ TEST_CASE("popen: modes accepted and rejected exactly as glibc", "[shell]") {
   errno = 0;
   CHECK(fg::shell_popen("true", nullptr, ::posix_spawn, nullptr) == nullptr);  // glibc would crash
   CHECK(errno == EINVAL);
+}
+
+TEST_CASE("a 1 MiB command and a NULL popen command: results as glibc's", "[shell]") {
+  // execve refuses one argument over MAX_ARG_STRLEN (128 KiB): the spawn fails with E2BIG.
+  const std::string big = "true " + std::string(1024 * 1024, 'x');
+  const Outcome g = do_system(Impl::glibc, big.c_str());
+  const Outcome o = do_system(Impl::ours, big.c_str());
+  CHECK(g.value == o.value);
+  CHECK(g.err == o.err);
+  CHECK(o.value == W_EXITCODE(127, 0));  // the shell could not be executed
+  CHECK(o.err == E2BIG);
+
+  for (Impl impl : {Impl::glibc, Impl::ours}) {
+    INFO(impl_name(impl));
+    errno = kMarker;
+    CHECK(do_popen(impl, big.c_str(), "r") == nullptr);
+    // glibc 2.36 says ENOMEM for every spawn failure; ours passes the spawn's error, as 2.41.
+    CHECK(errno == (impl == Impl::glibc ? ENOMEM : E2BIG));
+
+    // popen(NULL, ...): glibc runs "sh -c" without a command (sh complains and exits 2).
+    FILE* f = do_popen(impl, nullptr, "r");
+    REQUIRE(f != nullptr);
+    char buf[64];
+    CHECK(fread(buf, 1, sizeof buf, f) == 0);
+    const int st = do_pclose(impl, f);
+    CHECK(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 2);
+  }
 }
 
 TEST_CASE("popen: a child does not inherit another popen stream's pipe", "[shell]") {
