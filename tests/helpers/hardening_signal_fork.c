@@ -14,6 +14,8 @@
  *                  SIGUSR1, whose handler forks: 2N forks that interrupted the wrapper.
  *   turn N         N fork() calls; the program's pthread_atfork prepare handler (run inside glibc's
  *                  fork, where mitigate mode holds its fork turn) raises SIGUSR1, whose handler forks.
+ *   altstack K     the handler runs on a K KiB alternate signal stack (a guard page below it)
+ *                  and forks 3 times (raised from main, which is not in any call).
  *   window N       N fork() calls of a process with a touched 16 MiB mapping; the first
  *                  madvise(MADV_DONTFORK) inside each (the slim fork's) raises SIGUSR1, whose
  *                  handler forks a child that reads the mapping (it must be there).
@@ -167,8 +169,8 @@ int main(int argc, char** argv) {
   const char* mode = argc > 2 ? argv[1] : "";
   const int n = argc > 2 ? atoi(argv[2]) : 0;
   if (n <= 0 || (strcmp(mode, "malloc") != 0 && strcmp(mode, "malloc-warm") != 0 && strcmp(mode, "shim") != 0 &&
-                 strcmp(mode, "turn") != 0 && strcmp(mode, "window") != 0)) {
-    fprintf(stderr, "usage: %s malloc|malloc-warm|shim|turn|window N\n", argv[0]);
+                 strcmp(mode, "turn") != 0 && strcmp(mode, "window") != 0 && strcmp(mode, "altstack") != 0)) {
+    fprintf(stderr, "usage: %s malloc|malloc-warm|shim|turn|window|altstack N\n", argv[0]);
     return 2;
   }
   struct sigaction sa;
@@ -176,6 +178,14 @@ int main(int argc, char** argv) {
   sa.sa_handler = handler;
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
+  if (strcmp(mode, "altstack") == 0) {
+    const size_t len = (size_t)n * 1024;
+    char* m = mmap(NULL, len + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED || mprotect(m, 4096, PROT_NONE) != 0) return 1; /* overflow faults, never corrupts */
+    stack_t ss = {.ss_sp = m + 4096, .ss_flags = 0, .ss_size = len};
+    if (sigaltstack(&ss, NULL) != 0) return 1;
+    sa.sa_flags |= SA_ONSTACK;
+  }
   sigaction(SIGALRM, &sa, NULL);
   sigaction(SIGUSR1, &sa, NULL);
   int main_calls = 0;
@@ -205,6 +215,8 @@ int main(int argc, char** argv) {
       main_system();
       main_calls += 2;
     }
+  } else if (strcmp(mode, "altstack") == 0) {
+    for (int i = 0; i < 3; ++i) raise(SIGUSR1);
   } else if (strcmp(mode, "turn") == 0) {
     pthread_atfork(prepare, NULL, NULL);
     for (int i = 0; i < n; ++i) {
