@@ -459,9 +459,11 @@ pid_t engine_fork(CallKind kind, uintptr_t return_address, ForkFn real) {
 void engine_vfork_sub_child(VforkSubSlot* slot) { vfork_sub_child_start(*slot); }
 
 pid_t engine_vfork_sub_leave(VforkSubSlot* slot, long raw) {
+  // Before the mask comes back: a signal held meanwhile (SIGCHLD of the child that just exited)
+  // is delivered inside vfork_sub_finish, and a handler's fork must see this call as its outer one.
+  Guard guard;
   const pid_t pid = vfork_sub_finish(*slot, raw);
   const int after = errno;
-  Guard guard;
   Call& c = t_sub_call.get();
   const int64_t elapsed_s = (monotonic_ns() - c.t0_ns) / 1000000000;
   if (pid > 0 && elapsed_s >= g_cfg.vfork_timeout_s && vfork_sub_child_timed_out(pid)) {
