@@ -6,7 +6,7 @@
 add_executable(fg_hardening_io_faults ${CMAKE_SOURCE_DIR}/tests/helpers/hardening_io_faults.c)
 set_target_properties(fg_hardening_io_faults PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/helpers)
 
-foreach(c deleted closed reused full missing-dir directory fifo broken-stderr readonly syslog-absent syslog-refused)
+foreach(c deleted closed reused full missing-dir directory unwritable fifo broken-stderr readonly syslog-absent syslog-refused)
   add_test(NAME "hardening output: ${c}"
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/hardening_output.sh ${c} $<TARGET_FILE:fg_test_validate_records>
                    $<TARGET_FILE:forkguard_shim> $<TARGET_FILE:fg_hardening_io_faults>)

@@ -5,7 +5,7 @@
 # program's stdout and exit status are byte-identical to a run without the shim, the shim says
 # exactly once what happened (the exact line is checked), and records go on where they can.
 #
-# Usage: hardening_output.sh CASE VALIDATOR SHIM HELPER
+# Usage: hardening_output.sh CASE VALIDATOR SHIM HELPER (unwritable needs root and setpriv)
 # Cases readonly, syslog-absent and syslog-refused run themselves again in a private mount
 # namespace (root and unshare(1) needed; exit 77 = skipped, with the reason).
 if [ "${1:-}" != --inner ]; then
@@ -30,12 +30,14 @@ name=$(basename "$helper")
 base=$FG_TMP/base shim_dir=$FG_TMP/shim
 closed_notice="forkguard: the program closed or replaced the log's descriptor; records go on in a newly opened"
 
-# pair ACTION LOG_SETTING LOG_ARG: runs the helper without and with the shim (JSON records).
+# pair ACTION LOG_SETTING LOG_ARG: runs the helper without and with the shim (JSON records),
+# under the command prefix in `runner` when it is set.
+runner=()
 pair() {
   local action=$1 log_setting=$2 log_arg=$3
-  fg_run "$base" 60 -- "$helper" "$action" "$log_arg" @DIR@/own.txt
+  fg_run "$base" 60 -- "${runner[@]}" "$helper" "$action" "$log_arg" @DIR@/own.txt
   fg_run "$shim_dir" 60 LD_PRELOAD="$shim" FORKGUARD_FORMAT=json "FORKGUARD_LOG=$log_setting" -- \
-    "$helper" "$action" "$log_arg" @DIR@/own.txt
+    "${runner[@]}" "$helper" "$action" "$log_arg" @DIR@/own.txt
   fg_expect_status "$base" 0
   fg_same "$base" "$shim_dir" stdout
   fg_same "$base" "$shim_dir" status
@@ -97,6 +99,17 @@ directory)
   pair none @DIR@ -
   said_once "forkguard: cannot log to $shim_dir (EISDIR); records go to stderr from now on"
   stderr_records 6
+  ;;
+unwritable)
+  # A directory the program may not write in (root's, mode 755; the program runs as uid 65534).
+  [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null || { echo "SKIP: needs root and setpriv"; exit 77; }
+  chmod 755 "$FG_TMP"
+  mkdir -m 755 "$FG_TMP/locked"
+  runner=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
+  pair none "$FG_TMP/locked/rec.jsonl" -
+  said_once "forkguard: cannot log to $FG_TMP/locked/rec.jsonl (EACCES); records go to stderr from now on"
+  stderr_records 6
+  [ -z "$(ls -A "$FG_TMP/locked")" ] || fail "something was created in the locked directory"
   ;;
 fifo)
   mkdir -p "$shim_dir" && mkfifo "$shim_dir/fifo" || fail "mkfifo"
