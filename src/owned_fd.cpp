@@ -23,11 +23,15 @@ int adopt_high(int fd, FdIdentity& id) {
     close(fd);
     fd = high;
   }
+  remember_identity(fd, id);
+  return fd;
+}
+
+void remember_identity(int fd, FdIdentity& id) {
   struct stat st {};
   fstat(fd, &st);
   id.dev = st.st_dev;
   id.ino = st.st_ino;
-  return fd;
 }
 
 FdState check_owned(int fd, const FdIdentity& id) {

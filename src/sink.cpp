@@ -136,6 +136,7 @@ bool Sink::ensure_open() {
   OwnerLockGuard lock(g_open_lock);
   fd = fd_;
   const char* event = nullptr;  // what happened to the log, said once
+  int replace = -1;             // our number whose deleted file the new one replaces
   if (fd >= 0) {
     const FdState state = check_owned(fd, id_);
     if (state == FdState::ours && owner_ == me) return true;  // another thread reopened it
@@ -146,10 +147,15 @@ bool Sink::ensure_open() {
     if (state == FdState::ours_unlinked) event = "the log file was deleted while the program ran";
     if (state == FdState::not_ours && owner_ == me)
       event = "the program closed or replaced the log's descriptor";
-    // Ours (a per-pid file inherited from the parent, or a deleted one): ours to close. Otherwise
-    // the program closed or replaced the number: it is not ours any more, leave it.
-    if (state != FdState::not_ours) close(fd);
-    fd_ = -1;
+    if (state == FdState::ours_unlinked && owner_ == me) {
+      // Replaced in place below, never closed: another thread may be about to write to it, and a
+      // closed number could be the program's by then.
+      replace = fd;
+    } else {
+      // Ours in a fork child (one thread: nobody else writes), or the program's now: leave that.
+      if (state != FdState::not_ours) close(fd);
+      fd_ = -1;
+    }
   }
   char path[1100];
   if (!expand_path(tmpl_, me, path, sizeof path)) {
@@ -162,7 +168,13 @@ bool Sink::ensure_open() {
     fall_back_to_stderr(errno_name(errno, scratch));
     return false;
   }
-  nfd = adopt_high(nfd, id_);
+  if (replace >= 0 && dup3(nfd, replace, O_CLOEXEC) == replace) {
+    close(nfd);
+    nfd = replace;
+    remember_identity(nfd, id_);
+  } else {
+    nfd = adopt_high(nfd, id_);  // (a failed dup3 leaves the deleted file's number open: never reused)
+  }
   owner_ = me;
   fd_ = nfd;
   if (event != nullptr) note_reopen(event);

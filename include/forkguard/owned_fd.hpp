@@ -20,6 +20,9 @@ int high_descriptor_floor();
 /// that fails) and records its identity. Returns the descriptor to use.
 int adopt_high(int fd, FdIdentity& id);
 
+/// Records the identity of `fd` (after the caller put a new file at a number it owns).
+void remember_identity(int fd, FdIdentity& id);
+
 /// Whether `fd` is still the descriptor adopt_high() returned: same file and close-on-exec (one
 /// the program re-created lacks the flag).
 bool still_ours(int fd, const FdIdentity& id);
