@@ -12,6 +12,7 @@
  *   shim N         deterministic: N fork() and N system("/bin/true") calls; inside each, the
  *                  first clock_gettime() (the shim's, called from inside its wrapper) raises
  *                  SIGUSR1, whose handler forks: 2N forks that interrupted the wrapper.
+ *   shim-vfork N   the same with vfork() in the main thread and in the handler (N each).
  *   turn N         N fork() calls; the program's pthread_atfork prepare handler (run inside glibc's
  *                  fork, where mitigate mode holds its fork turn) raises SIGUSR1, whose handler forks.
  *   altstack K     the handler runs on a K KiB alternate signal stack (a guard page below it)
@@ -58,6 +59,7 @@ static volatile sig_atomic_t g_arm_prepare;     /* turn: raise once in the next 
 static volatile sig_atomic_t g_in_call;         /* the main thread is inside fork()/system() */
 static volatile sig_atomic_t g_limit;           /* malloc mode: forks wanted */
 static volatile char* g_big;                    /* window mode: what the handler's child reads */
+static int g_use_vfork;                         /* shim-vfork: the handler vforks too */
 
 #define ENTER_ALLOC()                       \
   do {                                      \
@@ -125,7 +127,13 @@ static void handler(int sig) {
   }
   if (g_in_malloc || g_in_call) ++g_interrupted;
   ++g_in_handler;
-  const pid_t pid = fork();
+  pid_t pid;
+  if (g_use_vfork) {
+    pid = vfork();
+    if (pid == 0) _exit(0); /* shares our memory: touches nothing */
+  } else {
+    pid = fork();
+  }
   --g_in_handler;
   if (pid == 0) {
     if (g_big != NULL && g_big[4096] != 1) _exit(3); /* the mapping was left out of the child */
@@ -155,6 +163,18 @@ static void main_fork(void) {
   }
 }
 
+static void main_vfork(void) {
+  g_in_call = 1;
+  const pid_t pid = vfork();
+  if (pid == 0) _exit(0);
+  g_in_call = 0;
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    fprintf(stderr, "signal_fork: the main thread's vfork failed\n");
+    exit(1);
+  }
+}
+
 static void main_system(void) {
   g_in_call = 1;
   const int status = system("/bin/true");
@@ -169,8 +189,9 @@ int main(int argc, char** argv) {
   const char* mode = argc > 2 ? argv[1] : "";
   const int n = argc > 2 ? atoi(argv[2]) : 0;
   if (n <= 0 || (strcmp(mode, "malloc") != 0 && strcmp(mode, "malloc-warm") != 0 && strcmp(mode, "shim") != 0 &&
-                 strcmp(mode, "turn") != 0 && strcmp(mode, "window") != 0 && strcmp(mode, "altstack") != 0)) {
-    fprintf(stderr, "usage: %s malloc|malloc-warm|shim|turn|window|altstack N\n", argv[0]);
+                 strcmp(mode, "shim-vfork") != 0 && strcmp(mode, "turn") != 0 && strcmp(mode, "window") != 0 &&
+                 strcmp(mode, "altstack") != 0)) {
+    fprintf(stderr, "usage: %s malloc|malloc-warm|shim|shim-vfork|turn|window|altstack N\n", argv[0]);
     return 2;
   }
   struct sigaction sa;
@@ -214,6 +235,13 @@ int main(int argc, char** argv) {
       g_arm_clock = 1;
       main_system();
       main_calls += 2;
+    }
+  } else if (strcmp(mode, "shim-vfork") == 0) {
+    g_use_vfork = 1;
+    for (int i = 0; i < n; ++i) {
+      g_arm_clock = 1;
+      main_vfork();
+      ++main_calls;
     }
   } else if (strcmp(mode, "altstack") == 0) {
     for (int i = 0; i < 3; ++i) raise(SIGUSR1);

@@ -68,6 +68,17 @@ for mode in observe mitigate; do
     fail "$mode/shim: a system() record was degraded (only the handler's forks are nested)"
   "$validator" --only-exe "$name" --only-call fork --expect-field action=passthrough "${FG_FILES[@]}" >/dev/null ||
     fail "$mode/shim: a fork was substituted"
+
+  # The same with vfork() in the main thread and in the handler (the vfork records' slots nest).
+  dir=$FG_TMP/$mode.shim-vfork
+  fg_run "$dir" 60 "${common[@]}" -- "$helper" shim-vfork $M
+  fg_expect_status "$dir" 0
+  expect_line "$dir" shim-vfork main_calls=$M handler_forks=$M interrupted=$M reentered_malloc=0 handler_allocs=0 \
+    bad_children=0
+  fg_records "$dir"
+  "$validator" --only-exe "$name" --expect-count $((2 * M)) --expect-call vfork=$((2 * M)) --expect-failures 0 \
+    --expect-degraded reentered=$M "${FG_FILES[@]}" >/dev/null ||
+    fail "$mode/shim-vfork: not one record per vfork, the handler's degraded"
 done
 
 # The handler interrupts glibc's fork, in the program's atfork prepare handler, while mitigate
