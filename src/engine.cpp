@@ -85,8 +85,7 @@ char g_exe[PATH_MAX];
 std::atomic<bool> g_exe_known{false};
 const char* exe_path() {
   if (!g_exe_known.load(std::memory_order_acquire)) {
-    const ssize_t n = readlink("/proc/self/exe", g_exe, sizeof g_exe - 1);
-    g_exe[n > 0 ? n : 0] = '\0';
+    main_program_path(g_exe, sizeof g_exe);
     g_exe_known.store(true, std::memory_order_release);
   }
   return g_exe;

@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 #include <unwind.h>
 
@@ -149,9 +150,8 @@ const char* module_name(const Dl_info& info) {
     uintptr_t base = 0;
     dl_iterate_phdr(find_main, &base);
     char exe[1024];
-    const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = '\0';
-    g_main_name = intern(basename_of(exe), 255);
+    main_program_path(exe, sizeof exe);
+    g_main_name = exe[0] != '\0' ? intern(basename_of(exe), 255) : nullptr;
     g_main_base.store(base == 0 ? 1 : base, std::memory_order_release);
   }
   // dladdr names the main program by argv[0], which a program may rewrite: use its real file.
@@ -231,6 +231,21 @@ void resolve_cached(uintptr_t pc, bool want_symbol, Frame& f, bool may_fill = tr
 }
 
 }  // namespace
+
+void main_program_path(char* out, size_t cap) {
+  if (cap == 0) return;
+  const ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+  if (n > 0) {
+    out[n] = '\0';
+    return;
+  }
+  // No /proc (a container, a chroot): the path the program was exec'd by, kept by the kernel.
+  const auto* execfn = reinterpret_cast<const char*>(getauxval(AT_EXECFN));
+  const size_t len = execfn != nullptr ? std::strlen(execfn) : 0;
+  const size_t keep = len < cap - 1 ? len : cap - 1;
+  if (keep > 0) std::memcpy(out, execfn, keep);
+  out[keep] = '\0';
+}
 
 int capture_pcs(uintptr_t* pcs, int max, int skip) {
   if (max <= 0) return 0;

@@ -4,6 +4,7 @@
 /// module+offset+symbol by dladdr with a lock-free cache. Never unw_get_proc_name (milliseconds per stack).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "forkguard/record.hpp"
@@ -15,6 +16,10 @@ namespace forkguard {
 /// first ordinary call, which loads libunwind; until then (and from a signal handler, where
 /// loading is unsafe) libgcc's unwinder walks the stack.
 int capture_pcs(uintptr_t* pcs, int max, int skip);
+
+/// The main program's path: /proc/self/exe, or, when /proc cannot be read, the path it was
+/// exec'd by (AT_EXECFN, possibly relative). "" when neither is known. Syscalls only.
+void main_program_path(char* out, size_t cap);
 
 /// Fills module, offset and symbol of `f` from f.pc (cached per pc). Allocation-free.
 void resolve_frame(Frame& f);

@@ -282,8 +282,11 @@ bool check_record(const std::string& where, const json& r) {
     violation(where, "\"charge_method\" is not estimate|smaps: " + cm.dump());
   const json& om = r["overcommit_mode"];
   const bool mode_ok = is_int(om) && om.get<long long>() >= 0 && om.get<long long>() <= 2;
-  // A creation is always probed; a pclose/exec record may carry no picture.
-  if (!mode_ok && !(om.is_null() && !creation)) violation(where, "\"overcommit_mode\" is not 0, 1 or 2: " + om.dump());
+  // A creation is always probed, but the probe may read nothing (no /proc): then the mode is null
+  // and the verdict unknown. A pclose/exec record may carry no picture.
+  const bool nothing_read = om.is_null() && r["verdict"] == "unknown";
+  if (!mode_ok && !(om.is_null() && !creation) && !nothing_read)
+    violation(where, "\"overcommit_mode\" is not 0, 1 or 2 (or null with verdict unknown): " + om.dump());
   const json& vd = r["verdict"];
   if (!vd.is_string() || (vd != "ok" && vd != "refuse" && vd != "unknown"))
     violation(where, "\"verdict\" is not ok|refuse|unknown: " + vd.dump());
