@@ -3,6 +3,7 @@
 #include "report_model.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <tuple>
 
@@ -16,7 +17,11 @@ using json = nlohmann::json;
 std::optional<int64_t> opt_int(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_number()) return std::nullopt;
-  if (it->is_number_float()) return static_cast<int64_t>(it->get<double>());
+  if (it->is_number_float()) {
+    const double d = it->get<double>();
+    if (!(std::fabs(d) < 9.2e18)) return std::nullopt;  // beyond int64 the cast is undefined behaviour
+    return static_cast<int64_t>(d);
+  }
   return it->get<int64_t>();
 }
 
@@ -84,7 +89,9 @@ std::optional<int64_t> Rec::compared_kb() const {
 std::optional<int64_t> Rec::room_kb() const {
   const auto c = compared_kb();
   if (!c || !margin_kb || overcommit_mode == 1) return std::nullopt;
-  return *c + *margin_kb;
+  int64_t room = 0;
+  if (__builtin_add_overflow(*c, *margin_kb, &room)) return std::nullopt;  // figures no kernel wrote
+  return room;
 }
 
 bool Rec::near_miss(int near_pct) const {
@@ -164,7 +171,10 @@ void read_records(std::istream& in, const std::string& name, ReadResult& out) {
     r.commit_limit_kb = opt_int(j, "commit_limit_kb");
     r.committed_as_kb = opt_int(j, "committed_as_kb");
     r.headroom_kb = opt_int(j, "headroom_kb");
-    if (!r.headroom_kb && r.commit_limit_kb && r.committed_as_kb) r.headroom_kb = *r.commit_limit_kb - *r.committed_as_kb;
+    int64_t headroom = 0;  // computed only when it fits: a corrupt record must not overflow it
+    if (!r.headroom_kb && r.commit_limit_kb && r.committed_as_kb &&
+        !__builtin_sub_overflow(*r.commit_limit_kb, *r.committed_as_kb, &headroom))
+      r.headroom_kb = headroom;
     r.margin_kb = opt_int(j, "margin_kb");
     r.allowed_kb = opt_int(j, "allowed_kb");
     r.largest_vma_kb = opt_int(j, "largest_vma_kb");
