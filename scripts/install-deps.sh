@@ -9,6 +9,8 @@ if [ "${1:-}" = "--build" ]; then
   shift
 else
   packages+=(strace chromium libxml2-utils file)
+  # scripts/sanitize.sh and scripts/fuzz.sh: clang, its sanitizer and libFuzzer runtimes, llvm-symbolizer.
+  packages+=(clang-14 libclang-rt-14-dev llvm-14)
 fi
 packages+=("$@")
 missing=()

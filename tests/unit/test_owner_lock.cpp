@@ -9,7 +9,7 @@
 
 #include "forkguard/owner_lock.hpp"
 
-TEST_CASE("a fork child takes over a lock its parent's other thread holds") {
+TEST_CASE("a fork child takes over a lock its parent's other thread holds", "[owner_lock][concurrency]") {
   std::atomic<pid_t> word{0};
   std::atomic<bool> held{false}, release{false};
   std::thread holder([&] {
@@ -33,7 +33,7 @@ TEST_CASE("a fork child takes over a lock its parent's other thread holds") {
   CHECK(word.load() == 0);
 }
 
-TEST_CASE("the same thread passes through a lock it holds; others wait") {
+TEST_CASE("the same thread passes through a lock it holds; others wait", "[owner_lock][concurrency]") {
   std::atomic<pid_t> word{0};
   REQUIRE(forkguard::OwnerLock::acquire(word));
   CHECK_FALSE(forkguard::OwnerLock::acquire(word));  // nested: not acquired again
