@@ -18,7 +18,3 @@ foreach(c env hugeenv badcalls noproc junkproc lockedproc noproc-contract)
                    $<TARGET_FILE:forkguard_shim> ${_fg_helpers} $<TARGET_FILE:forkguard_cli> ${CMAKE_SOURCE_DIR}/tests/fixtures)
   set_tests_properties("hardening input: ${c}" PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77 LABELS integration)
 endforeach()
-# Fails until records made without /proc name the main program's module (stack.cpp/engine.cpp:
-# fall back to getauxval(AT_EXECFN) when /proc/self/exe cannot be read) and the validator accepts
-# "overcommit_mode": null with verdict unknown. Enable it when both are done.
-set_tests_properties("hardening input: noproc-contract" PROPERTIES DISABLED TRUE)
