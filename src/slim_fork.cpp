@@ -23,6 +23,9 @@ namespace forkguard {
 namespace {
 
 constexpr uintptr_t kGlibcHeapMax = 64ull << 20;  // glibc's non-main arenas: 64 MiB-aligned heaps
+// Kept at the top of every excluded mapping: a thread stack's struct pthread (2.3 KiB in glibc
+// 2.36, at the very top, aligned to the static TLS alignment) with room to spare.
+constexpr uintptr_t kKeepTop = 16 * 1024;
 
 bool is_anonymous(const Vma& v) { return v.path.empty(); }
 
@@ -116,7 +119,11 @@ void add_candidate(const Vma& v, void* ctx) {
     exclude_untouched_runs(v, *c->limits, plan);
     return;
   }
-  exclude(plan, static_cast<uintptr_t>(v.start), static_cast<uintptr_t>(v.end));
+  // The top stays in the child: when the mapping is a thread's stack, glibc keeps the thread's
+  // struct pthread there, and the child of fork() writes every other thread's (reclaim_stacks).
+  const uintptr_t end = static_cast<uintptr_t>(v.end) - kKeepTop;
+  keep_charged(plan, static_cast<int64_t>(kKeepTop / 1024));
+  exclude(plan, static_cast<uintptr_t>(v.start), end);
 }
 
 void smaps_chunk(const char* data, size_t len, void* ctx) { static_cast<SmapsParser*>(ctx)->feed(data, len); }

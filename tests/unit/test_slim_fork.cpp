@@ -1,6 +1,7 @@
 /// @file test_slim_fork.cpp
 /// @brief Slim fork on the real kernel: regions excluded from the child, restored in the parent.
 #include <catch2/catch.hpp>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -275,4 +276,46 @@ TEST_CASE("a reused slim plan is checked region by region: a changed planned reg
     CHECK_FALSE(planned(addr + len / 2));
   }
   munmap(region, len);
+}
+
+namespace {
+void* park(void* arg) {
+  auto* fds = static_cast<int*>(arg);
+  char c;
+  while (read(fds[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  return nullptr;
+}
+}  // namespace
+
+TEST_CASE("a slim fork leaves another thread's descriptor in the child: glibc's fork child writes it") {
+  // glibc keeps a thread's struct pthread at the top of its stack mapping, and the child of
+  // fork() (reclaim_stacks) writes every other thread's descriptor: a thread stack of
+  // FORKGUARD_SLIM_MIN or more is a candidate, but its top must stay in the child.
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  REQUIRE(pthread_attr_setstacksize(&attr, 256ull << 20) == 0);
+  pthread_t thread;
+  REQUIRE(pthread_create(&thread, &attr, park, fds) == 0);
+  pthread_attr_destroy(&attr);
+  forkguard::SlimLimits lim;
+  lim.min_kb = 128 * 1024;
+  int on_stack = 0;
+  lim.keep_address = reinterpret_cast<uintptr_t>(&on_stack);
+  forkguard::SlimPlan plan;
+  REQUIRE(forkguard::plan_slim_fork("/proc/self/smaps", lim, plan) == 0);
+  REQUIRE(plan.n > 0);  // the thread's stack is a candidate
+  const pid_t pid = forkguard::slim_fork(plain_fork, plan, "test+0x5");  // glibc's fork: reclaim_stacks in the child
+  if (pid == 0) _exit(4);
+  REQUIRE(pid > 0);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 4);
+  REQUIRE(write(fds[1], "x", 1) == 1);
+  pthread_join(thread, nullptr);
+  close(fds[0]);
+  close(fds[1]);
 }
