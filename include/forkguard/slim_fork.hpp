@@ -27,7 +27,8 @@ struct SlimPlan {
 };
 
 /// What must never be excluded: the calling thread's stack, its thread control block (TLS,
-/// errno), the brk heap, file mappings, and anything smaller than `min_kb`.
+/// errno), the brk heap, file mappings, anything smaller than `min_kb`, and the top 16 KiB of any
+/// mapping (another thread's struct pthread, which glibc's fork child writes, when it is a stack).
 struct SlimLimits {
   int64_t min_kb = 64 * 1024;
   /// An address on the calling thread's stack: its mapping is kept whole, since the child's
