@@ -306,6 +306,8 @@ int replan(PlanCache& c, const SlimLimits& limits, SlimPlan& plan, pid_t tid) {
 
 }  // namespace
 
+void slim_plan_check_by_maps_hash(bool on) { g_query_state.store(on ? 2 : 0, std::memory_order_relaxed); }
+
 int plan_slim_fork_cached(const SlimLimits& limits, SlimPlan& plan, bool& reused) {
   reused = false;
   const auto tid = static_cast<pid_t>(syscall(SYS_gettid));

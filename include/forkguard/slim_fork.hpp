@@ -57,6 +57,10 @@ int plan_slim_fork(const char* smaps_path, const SlimLimits& limits, SlimPlan& p
 /// changes again (a heavier fork, never a missing page in the child).
 int plan_slim_fork_cached(const SlimLimits& limits, SlimPlan& plan, bool& reused);
 
+/// Tests only: check a reused plan by hashing /proc/self/maps, as on kernels without
+/// PROCMAP_QUERY (`true`), or probe the kernel again (`false`).
+void slim_plan_check_by_maps_hash(bool on);
+
 /// Taken (OwnerLock) around every fork the engine makes, slim or not, so that no fork of
 /// another thread runs while regions are marked DONTFORK. A child takes it over (OwnerLock).
 std::atomic<pid_t>& fork_turn_lock();
