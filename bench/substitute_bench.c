@@ -28,6 +28,8 @@
  *     of at least FORKGUARD_SLIM_MIN (64M) to exclude at every size (MIN_REGION_MIB says why not 64). It is madvise(MADV_NOHUGEPAGE)d
  *     unless --thp: with transparent huge pages, fork copies one entry per 2 MiB instead of 512
  *     and the parent's later copy-on-write faults copy 2 MiB each.
+ *     Besides pooled medians it prints each substitute's ratio to posix_spawn paired by round (the
+ *     median over rounds of the two workers' medians of that round), which drift moves less.
  *     After its timed spawns each worker makes one more spawn and then times a write to every
  *     touched page: the parent's copy-on-write bill for that spawn (write-protect faults after
  *     a plain fork; nothing after the others), printed beside the same write pass made before
@@ -59,6 +61,7 @@ extern char** environ;
 
 #define MAX_ENV 16
 #define MAX_SIZES 8
+#define MAX_ROUNDS 64
 /* The region's smallest size. More than 64 MiB: the slim fork never excludes a mapping of 64 MiB or
    less that is 64 MiB-aligned (it could be a glibc arena heap), and with transparent huge pages
    the kernel 2 MiB-aligns anonymous mappings, so a 64 MiB one is 64 MiB-aligned one time in 32. */
@@ -200,6 +203,8 @@ struct config {
   int64_t rewrite_after, rewrite_before; /* the last worker's write passes */
   int64_t smaps_ns;                      /* the last worker's read of /proc/self/smaps */
   double median_us, p90_us;
+  double round_med_us[MAX_ROUNDS]; /* each round's worker median: paired with posix_spawn's of that round */
+  int nrounds;
 };
 
 static void add_env(char** env, char* entry) {
@@ -280,6 +285,14 @@ static void run_one(const char* self, struct config* c, long size_mib, long iter
     if (c->samples == NULL) die("realloc");
   }
   read_all(fds[0], c->samples + c->nsamples, (size_t)n * sizeof(int64_t), label);
+  {
+    int64_t* mine = malloc((size_t)n * sizeof *mine);
+    if (mine == NULL) die("malloc");
+    memcpy(mine, c->samples + c->nsamples, (size_t)n * sizeof *mine);
+    qsort(mine, (size_t)n, sizeof *mine, cmp_i64);
+    if (c->nrounds < MAX_ROUNDS) c->round_med_us[c->nrounds++] = (double)mine[n / 2] / 1000.0;
+    free(mine);
+  }
   c->nsamples += (size_t)n;
   int64_t tail[3];
   read_all(fds[0], tail, sizeof tail, label);
@@ -325,6 +338,24 @@ static void size_label(char* out, size_t cap, long mib) {
 
 static double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
+static int cmp_double(const void* a, const void* b) {
+  const double x = *(const double*)a, y = *(const double*)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The median over rounds of (c's round median / posix_spawn's round median), with its range: a
+   busy machine moves both alike within a round, so the ratio holds up better than pooled medians. */
+static double paired_ratio(const struct config* c, const struct config* spawn, double* lo, double* hi) {
+  double q[MAX_ROUNDS];
+  int n = 0;
+  for (int r = 0; r < c->nrounds && r < spawn->nrounds; ++r) q[n++] = ratio(c->round_med_us[r], spawn->round_med_us[r]);
+  if (n == 0) return *lo = *hi = 0;
+  qsort(q, (size_t)n, sizeof *q, cmp_double);
+  *lo = q[0];
+  *hi = q[n - 1];
+  return n % 2 != 0 ? q[n / 2] : (q[n / 2 - 1] + q[n / 2]) / 2;
+}
+
 int main(int argc, char** argv) {
   bench_name = "substitute_bench";
   if (argc > 1 && strcmp(argv[1], "--worker") == 0) return run_worker(argc, argv);
@@ -367,6 +398,7 @@ int main(int argc, char** argv) {
   }
   if (shim == NULL) usage_error("--shim is required");
   if (rounds < 1 || total < rounds) usage_error("need rounds >= 1 and N >= rounds");
+  if (rounds > MAX_ROUNDS) usage_error("at most 64 rounds");
   char shim_abs[4096], self[4096], true_abs[4096];
   if (realpath(shim, shim_abs) == NULL) die(shim);
   if (realpath(truebin, true_abs) == NULL) die(truebin);
@@ -459,6 +491,22 @@ int main(int argc, char** argv) {
            m == M_SLIM ? "slim fork" : "vfork substitute", worst, ok_same ? "met" : "MISSED", sizes[last], speedup,
            speedup >= target_plain ? "met" : "MISSED");
   }
+  printf("\nratio to posix_spawn paired by round (median over %ld rounds [lowest-highest]; drift on a busy machine "
+         "moves a round's configurations alike):\n\n",
+         rounds);
+  printf("| touched | slim / posix_spawn | vfork / posix_spawn | plain / posix_spawn |\n|---|---|---|---|\n");
+  for (int s = 0; s < nsizes; ++s) {
+    char lab[32];
+    size_label(lab, sizeof lab, sizes[s]);
+    printf("| %s |", lab);
+    const int cols[] = {M_SLIM, M_VFORK, M_PLAIN};
+    for (int k = 0; k < 3; ++k) {
+      double lo = 0, hi = 0;
+      const double q = paired_ratio(&cfg[s][cols[k]], &cfg[s][M_SPAWN], &lo, &hi);
+      printf(" %.2f [%.2f-%.2f] |", q, lo, hi);
+    }
+    printf("\n");
+  }
 
   printf("\nwith records on (FORKGUARD_STACK=16, json to a file), and the action of every record:\n\n");
   printf("| touched | slim fork | records: action slim_fork | vfork substitute | records: action vfork |\n");
@@ -493,8 +541,8 @@ int main(int argc, char** argv) {
            c[M_PLAIN].rewrite_after / 1e6, c[M_SLIM].rewrite_after / 1e6, c[M_VFORK].rewrite_after / 1e6,
            c[M_SPAWN].rewrite_after / 1e6);
   }
-  printf("\none read of /proc/self/smaps in the parent (µs, best of 3; the slim plan reads it on every substituted "
-         "call, the vfork substitute's included):");
+  printf("\none read of /proc/self/smaps in the parent (µs, best of 3; what making a slim plan anew costs: a plan is "
+         "reused while the layout is unchanged):");
   for (int s = 0; s < nsizes; ++s) {
     char lab[32];
     size_label(lab, sizeof lab, sizes[s]);
