@@ -109,7 +109,8 @@ int run_shell(char* command, SpawnFn spawn, pid_t* child_out) {
   int status = -1;
   int err = 0;
   if (rc == 0) {
-    if (child_out != nullptr) *child_out = pid;
+    // Atomic: a test thread polls it to cancel this call while it waits.
+    if (child_out != nullptr) __atomic_store_n(child_out, pid, __ATOMIC_RELEASE);
     CancelState cancel{pid, &old_mask};
     pthread_cleanup_push(on_cancel, &cancel);
     // waitpid is the cancellation point.

@@ -13,7 +13,7 @@ set_target_properties(fg_report_unit PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE
 target_include_directories(fg_report_unit PRIVATE ${CMAKE_SOURCE_DIR}/cli)
 target_link_libraries(fg_report_unit PRIVATE fg_thirdparty Catch2::Catch2 nlohmann_json::nlohmann_json)
 target_compile_definitions(fg_report_unit PRIVATE FG_RECORD_FIXTURES="${CMAKE_SOURCE_DIR}/tests/fixtures/records")
-catch_discover_tests(fg_report_unit TEST_PREFIX "report unit: ")
+catch_discover_tests(fg_report_unit TEST_PREFIX "report unit: " EXTRA_ARGS --warn NoTests)
 
 set(FG_RECORD_FIXTURES ${CMAKE_SOURCE_DIR}/tests/fixtures/records)
 foreach(case live fixtures stdin-and-errors svg-render html)

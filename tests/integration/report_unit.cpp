@@ -48,7 +48,7 @@ TEST_CASE("timestamps parse to microseconds since the epoch") {
   CHECK_FALSE(parse_iso8601_us("2026-11-28T14:50:08"));  // no zone: not ours
 }
 
-TEST_CASE("a cut last line and a garbage line give a warning with file and line; the rest is read") {
+TEST_CASE("a cut last line and a garbage line give a warning with file and line, the rest is read") {
   const ReadResult r = read_text(std::string(kRecord) + "\nnot json\n" + kRecord + "\n" + std::string(kRecord).substr(0, 50));
   REQUIRE(r.records.size() == 2);
   REQUIRE(r.warnings.size() == 2);

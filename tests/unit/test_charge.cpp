@@ -145,7 +145,7 @@ TEST_CASE("charge: largest_private_writable_kb over maps", "[charge]") {
 // ---------------------------------------------------------------------------------------------
 // The real kernel
 
-TEST_CASE("charge: real kernel: a 64 MiB private writable mapping is charged exactly; DONTFORK moves it",
+TEST_CASE("charge: real kernel: a 64 MiB private writable mapping is charged exactly, DONTFORK moves it",
           "[charge][kernel]") {
   const size_t len = 64 * kMiB;
   // No Catch2 assertion between the measurements: they may allocate and grow the heap. Another

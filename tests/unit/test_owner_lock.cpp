@@ -33,7 +33,7 @@ TEST_CASE("a fork child takes over a lock its parent's other thread holds", "[ow
   CHECK(word.load() == 0);
 }
 
-TEST_CASE("the same thread passes through a lock it holds; others wait", "[owner_lock][concurrency]") {
+TEST_CASE("the same thread passes through a lock it holds, others wait", "[owner_lock][concurrency]") {
   std::atomic<pid_t> word{0};
   REQUIRE(forkguard::OwnerLock::acquire(word));
   CHECK_FALSE(forkguard::OwnerLock::acquire(word));  // nested: not acquired again

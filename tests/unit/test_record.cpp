@@ -79,7 +79,7 @@ TEST_CASE("a JSON record carries every contract key with its meaning") {
   CHECK_FALSE(j.contains("truncated"));
 }
 
-TEST_CASE("success omits errno; unknown figures are null; no stack is []") {
+TEST_CASE("success omits errno, unknown figures are null, no stack is []") {
   char buf[PIPE_BUF];
   Record r = sample();
   r.err = 0;

@@ -228,7 +228,7 @@ TEST_CASE("system with SIGCHLD ignored: -1/ECHILD like glibc", "[shell]") {
   CHECK(o.err == g.err);
 }
 
-TEST_CASE("system: the child gets the caller's mask and dispositions; the caller's are restored", "[shell]") {
+TEST_CASE("system: the child gets the caller's mask and dispositions, the caller's are restored", "[shell]") {
   SigRestore restore;
   TempDir tmp;
   void (*dispositions[])(int) = {sigint_handler, SIG_IGN, SIG_DFL};

@@ -93,7 +93,7 @@ TEST_CASE("the log descriptor is close-on-exec, high, and the file is private") 
   CHECK(slurp(dir.path + "/log") == "one\n");
 }
 
-TEST_CASE("a descriptor the program replaced with dup2 is never written; the file is reopened") {
+TEST_CASE("a descriptor the program replaced with dup2 is never written, the file is reopened") {
   TempDir dir;
   forkguard::Sink sink;
   sink.configure(file_config(dir.path + "/log"));
@@ -119,7 +119,7 @@ TEST_CASE("a descriptor the program closed is reopened, not reused") {
   CHECK(slurp(dir.path + "/log") == "a\nb\n");
 }
 
-TEST_CASE("with %p a fork child writes its own file; errno is preserved") {
+TEST_CASE("with %p a fork child writes its own file, errno is preserved") {
   TempDir dir;
   forkguard::Sink sink;
   sink.configure(file_config(dir.path + "/log.%p"));
