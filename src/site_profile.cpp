@@ -167,6 +167,12 @@ int white_got(struct dl_phdr_info* info, size_t, void* ctx) {
     if (ours && ph.p_type == PT_LOAD && (ph.p_flags & PF_W) != 0) {
       add_white(info->dlpi_addr + ph.p_vaddr, info->dlpi_addr + ph.p_vaddr + ph.p_memsz);
     }
+    // Our own thread-locals (the engine's re-entry depth, the substitute's slot) live in this
+    // thread's static TLS block, beside the TCB page or not depending on the TLS layout: byte-exact.
+    if (info->dlpi_addr == owners->own_base && ph.p_type == PT_TLS && info->dlpi_tls_data != nullptr) {
+      const auto tls = reinterpret_cast<uintptr_t>(info->dlpi_tls_data);
+      add_exact(tls, tls + ph.p_memsz);
+    }
     if (info->dlpi_phdr[i].p_type != PT_DYNAMIC) continue;
     const auto* dyn = reinterpret_cast<const ElfW(Dyn)*>(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
     uintptr_t pltgot = 0, pltrelsz = 0;
