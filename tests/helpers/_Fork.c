@@ -9,15 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char** environ;
-
-static int wait_status(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+#include "helper_util.h"
 
 int main(void) {
   int ok = 1;
@@ -33,7 +25,7 @@ int main(void) {
     execve("/bin/echo", argv, environ);
     _exit(127);
   }
-  int st = wait_status(pid);
+  int st = fg_wait_code(pid);
   printf("_Fork: exec child exited %d\n", st);
   ok &= st == 0;
 
@@ -44,7 +36,7 @@ int main(void) {
     return 1;
   }
   if (pid == 0) _exit(6);
-  st = wait_status(pid);
+  st = fg_wait_code(pid);
   printf("_Fork: plain child exited %d\n", st);
   ok &= st == 6;
   return ok ? 0 : 1;

@@ -16,22 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char** environ;
-
-static int fork_exec_wait(void) {
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    char* const argv[] = {"true", NULL};
-    execve("/bin/true", argv, environ);
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+#include "helper_util.h"
 
 static void close_all_from_3(void) {
   if (close_range(3, ~0U, 0) == 0) return;
@@ -45,7 +30,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   int ok = 1;
-  ok &= fork_exec_wait() == 0;
+  ok &= fg_fork_exec_true() == 0;
   printf("closefds: first child done, closing every fd >= 3\n");
   close_all_from_3();
 
@@ -53,7 +38,7 @@ int main(int argc, char** argv) {
   const char first[] = "own line 1\n", second[] = "own line 2\n";
   ok &= own >= 3 && write(own, first, sizeof first - 1) == (ssize_t)(sizeof first - 1);
 
-  ok &= fork_exec_wait() == 0;
+  ok &= fg_fork_exec_true() == 0;
   fflush(stdout);
   ok &= system("true") == 0;
   pid_t pid = -1;

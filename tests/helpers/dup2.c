@@ -21,56 +21,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char** environ;
-
-static int fork_exec_wait(void) {
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    char* const argv[] = {"true", NULL};
-    execve("/bin/true", argv, environ);
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int spawn_wait(void) {
-  pid_t pid = -1;
-  char* const argv[] = {"true", NULL};
-  if (posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ) != 0) return -1;
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* The descriptor whose /proc/self/fd link names `path`, or -1. */
-static int find_fd_of(const char* path) {
-  DIR* d = opendir("/proc/self/fd");
-  if (d == NULL) return -1;
-  int found = -1;
-  struct dirent* e;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.') continue;
-    char link[300], target[PATH_MAX];
-    snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
-    ssize_t n = readlink(link, target, sizeof target - 1);
-    if (n <= 0) continue;
-    target[n] = '\0';
-    if (strcmp(target, path) == 0) found = atoi(e->d_name);
-  }
-  closedir(d);
-  return found;
-}
+#include "helper_util.h"
 
 /* Puts OWN over the log descriptor (or over `fallback`), writes a line, spawns three ways,
  * writes a second line, and checks OWN holds exactly the two lines. */
 static int phase(int n, const char* log, const char* own_path, int fallback, int use_dup3, FILE* notes) {
-  int target = find_fd_of(log);
+  int target = fg_find_fd_of(log);
   fprintf(notes, "phase%d log fd found: %s\n", n, target >= 0 ? "yes" : "no");
   if (target < 0) target = fallback;
   int own = open(own_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -82,10 +38,10 @@ static int phase(int n, const char* log, const char* own_path, int fallback, int
   int l1 = snprintf(first, sizeof first, "phase %d: mine 1\n", n);
   int l2 = snprintf(second, sizeof second, "phase %d: mine 2\n", n);
   int ok = write(target, first, (size_t)l1) == l1;
-  ok &= fork_exec_wait() == 0;
+  ok &= fg_fork_exec_true() == 0;
   fflush(stdout);
   ok &= system("true") == 0;
-  ok &= spawn_wait() == 0;
+  ok &= fg_spawn_true() == 0;
   ok &= write(target, second, (size_t)l2) == l2;
   close(target);
 
@@ -106,7 +62,7 @@ int main(int argc, char** argv) {
   }
   FILE* notes = fopen(argv[4], "we");
   if (notes == NULL) return 2;
-  int ok = fork_exec_wait() == 0; /* the shim opens its log here */
+  int ok = fg_fork_exec_true() == 0; /* the shim opens its log here */
   ok &= phase(1, argv[1], argv[2], 900, 0, notes);
   ok &= phase(2, argv[1], argv[3], 901, 1, notes);
   fclose(notes);

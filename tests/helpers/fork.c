@@ -10,13 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int wait_status(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+#include "helper_util.h"
 
 int main(void) {
   int ok = 1;
@@ -30,7 +24,7 @@ int main(void) {
     execl("/bin/echo", "echo", "fork: exec'd child says hello", (char*)NULL);
     _exit(127);
   }
-  int st = wait_status(pid);
+  int st = fg_wait_code(pid);
   printf("fork: exec child exited %d\n", st);
   ok &= st == 0;
 
@@ -41,7 +35,7 @@ int main(void) {
     return 1;
   }
   if (pid == 0) _exit(5);
-  st = wait_status(pid);
+  st = fg_wait_code(pid);
   printf("fork: plain child exited %d\n", st);
   ok &= st == 5;
   return ok ? 0 : 1;

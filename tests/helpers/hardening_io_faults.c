@@ -30,34 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char** environ;
-
-static int wait_exit(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int fork_exec_wait(void) {
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    char* const argv[] = {"true", NULL};
-    execve("/bin/true", argv, environ);
-    _exit(127);
-  }
-  return wait_exit(pid);
-}
-
-static int spawn_wait(void) {
-  pid_t pid = -1;
-  char* const argv[] = {"true", NULL};
-  if (posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ) != 0) return -1;
-  return wait_exit(pid);
-}
+#include "helper_util.h"
 
 static int popen_read(void) {
   fflush(stdout);
@@ -67,25 +40,6 @@ static int popen_read(void) {
   int ok = fgets(line, sizeof line, p) != NULL && strcmp(line, "popen-child\n") == 0;
   int st = pclose(p);
   return ok && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
-/* The descriptor whose /proc/self/fd link names `path`, or -1. */
-static int find_fd_of(const char* path) {
-  DIR* d = opendir("/proc/self/fd");
-  if (d == NULL) return -1;
-  int found = -1;
-  struct dirent* e;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.') continue;
-    char link[300], target[PATH_MAX];
-    snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
-    ssize_t n = readlink(link, target, sizeof target - 1);
-    if (n <= 0) continue;
-    target[n] = '\0';
-    if (strcmp(target, path) == 0) found = atoi(e->d_name);
-  }
-  closedir(d);
-  return found;
 }
 
 static int bind_dgram(const char* path) {
@@ -104,14 +58,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   const char *action = argv[1], *log = argv[2], *own_path = argv[3];
-  int ok = fork_exec_wait() == 0; /* the shim opens its log here */
+  int ok = fg_fork_exec_true() == 0; /* the shim opens its log here */
   printf("faults: first child done; %s\n", action);
   int own = -1;
   const char line1[] = "own 1\n", line2[] = "own 2\n";
   if (strcmp(action, "delete") == 0) {
     if (unlink(log) != 0 && errno != ENOENT) ok = 0;
   } else if (strcmp(action, "close") == 0 || strcmp(action, "reuse") == 0) {
-    int fd = find_fd_of(log);
+    int fd = fg_find_fd_of(log);
     if (fd < 0) fd = 900;
     close(fd);
     if (strcmp(action, "reuse") == 0) {
@@ -128,10 +82,10 @@ int main(int argc, char** argv) {
   } else if (strcmp(action, "none") != 0) {
     return 2;
   }
-  ok &= fork_exec_wait() == 0;
+  ok &= fg_fork_exec_true() == 0;
   fflush(stdout);
   ok &= system("true") == 0;
-  ok &= spawn_wait() == 0;
+  ok &= fg_spawn_true() == 0;
   ok &= popen_read() == 0;
   if (own >= 0) {
     ok &= write(own, line2, sizeof line2 - 1) == (ssize_t)(sizeof line2 - 1);

@@ -17,25 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char** environ;
-
-static int find_fd_of(const char* path) {
-  DIR* d = opendir("/proc/self/fd");
-  if (d == NULL) return -1;
-  int found = -1;
-  struct dirent* e;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.') continue;
-    char link[300], target[PATH_MAX];
-    snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
-    ssize_t n = readlink(link, target, sizeof target - 1);
-    if (n <= 0) continue;
-    target[n] = '\0';
-    if (strcmp(target, path) == 0) found = atoi(e->d_name);
-  }
-  closedir(d);
-  return found;
-}
+#include "helper_util.h"
 
 int main(int argc, char** argv) {
   if (argc != 3) {
@@ -49,7 +31,7 @@ int main(int argc, char** argv) {
   }
   FILE* out = fopen(argv[2], "we");
   if (out == NULL) return 2;
-  const int fd = find_fd_of(argv[1]);
+  const int fd = fg_find_fd_of(argv[1]);
   unsigned long flags = 0;
   if (fd >= 0) {
     char info[64];

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char** environ;
+#include "helper_util.h"
 
 typedef int spawn_fn(pid_t*, const char*, const posix_spawn_file_actions_t*, const posix_spawnattr_t*, char* const[],
                      char* const[]);
@@ -20,14 +20,6 @@ typedef int spawn_fn(pid_t*, const char*, const posix_spawn_file_actions_t*, con
 spawn_fn fg_posix_spawn_2_2_5, fg_posix_spawnp_2_2_5;
 __asm__(".symver fg_posix_spawn_2_2_5, posix_spawn@GLIBC_2.2.5");
 __asm__(".symver fg_posix_spawnp_2_2_5, posix_spawnp@GLIBC_2.2.5");
-
-static int wait_status(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 static int run(const char* label, spawn_fn* fn, const char* path, const char* text) {
   char* const argv[] = {"echo", (char*)text, NULL};
@@ -38,7 +30,7 @@ static int run(const char* label, spawn_fn* fn, const char* path, const char* te
     printf("%s: returned %s\n", label, strerror(rc));
     return 0;
   }
-  int st = wait_status(pid);
+  int st = fg_wait_code(pid);
   printf("%s: child exited %d\n", label, st);
   return st == 0;
 }

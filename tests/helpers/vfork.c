@@ -11,13 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int wait_status(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+#include "helper_util.h"
 
 int main(void) {
   int ok = 1;
@@ -33,7 +27,7 @@ int main(void) {
     execl("/bin/echo", "echo", "vfork: exec'd child says hello", (char*)NULL);
     _exit(127);
   }
-  int st = wait_status(pid);
+  int st = fg_wait_code(pid);
   printf("vfork: exec child exited %d\n", st);
   ok &= st == 0;
 
@@ -47,7 +41,7 @@ int main(void) {
     marker = 2222;
     _exit(7);
   }
-  st = wait_status(pid);
+  st = fg_wait_code(pid);
   printf("vfork: local-writing child exited %d; parent sees marker %d, untouched %d\n", st, marker, untouched);
   ok &= st == 7 && untouched == 4242;
   return ok ? 0 : 1;
