@@ -228,9 +228,13 @@ bool wants_substitute(Call& c) {
 /// DONTFORK: a handler's fork there would give its child the same holes, and could not wait for
 /// the fork turn its own thread holds. The raw syscall, since pthread_sigmask leaves glibc's
 /// internal signals open; the mask comes back in parent and child alike (a syscall: safe there).
+/// Fault signals stay as they were: blocked, the kernel would kill the program on a fault its own
+/// handler resolves (a write barrier inside an atfork handler), instead of running the handler.
 pid_t slim_fork_unsignalled(ForkFn real, const SlimPlan& plan, const char* site) {
-  uint64_t all = ~uint64_t{0}, old = 0;
-  const bool blocked = syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof all) == 0;
+  uint64_t faults = 0;
+  for (const int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS}) faults |= uint64_t{1} << (sig - 1);
+  uint64_t others = ~faults, old = 0;
+  const bool blocked = syscall(SYS_rt_sigprocmask, SIG_BLOCK, &others, &old, sizeof others) == 0;
   const pid_t pid = slim_fork(real, plan, site);
   const int err = errno;
   if (blocked) syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof old);

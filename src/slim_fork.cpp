@@ -121,6 +121,10 @@ void add_candidate(const Vma& v, void* ctx) {
   }
   // The top stays in the child: when the mapping is a thread's stack, glibc keeps the thread's
   // struct pthread there, and the child of fork() writes every other thread's (reclaim_stacks).
+  if (v.end - v.start <= 2 * kKeepTop) {  // FORKGUARD_SLIM_MIN below 32k: too small to split
+    keep_charged(plan, static_cast<int64_t>(v.size_kb()));
+    return;
+  }
   const uintptr_t end = static_cast<uintptr_t>(v.end) - kKeepTop;
   keep_charged(plan, static_cast<int64_t>(kKeepTop / 1024));
   exclude(plan, static_cast<uintptr_t>(v.start), end);
