@@ -29,7 +29,16 @@ vfork:
 	call	*16(%r12)                 /* real vfork: keeps its own return address in rdi */
 	testl	%eax, %eax
 	jz	1f                         /* the child goes straight back to the caller */
-	/* Parent (or failure): the child has exec'd or exited, so the stack is ours again. */
+	/* Parent (or failure): the child has exec'd or exited, so the stack is ours again. The
+	 * return address and r12 move onto it before the record is written: once leave gives the
+	 * slot back, a signal handler's vfork may reuse it. */
+	.cfi_remember_state
+	pushq	0(%r12)                   /* the return address, where a call would have left it */
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset 16, -8
+	pushq	8(%r12)                   /* the caller's r12 */
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset 12, -16
 	pushq	%rax
 	.cfi_adjust_cfa_offset 8
 	subq	$8, %rsp
@@ -41,6 +50,11 @@ vfork:
 	.cfi_adjust_cfa_offset -8
 	popq	%rax
 	.cfi_adjust_cfa_offset -8
+	popq	%r12
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore 12
+	ret                               /* pops the return address pushed above */
+	.cfi_restore_state
 1:
 	movq	0(%r12), %rcx
 	movq	8(%r12), %r12             /* the caller's r12 back */

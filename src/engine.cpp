@@ -648,12 +648,14 @@ void engine_vfork_leave(VforkSlot* slot, pid_t result) {
   const int after = errno;
   if (slot->recording == 0) return;
   const int depth = t_vfork_depth - 1;
-  t_vfork_depth = depth;
   Call& c = t_vfork_calls[depth].get();
   {
     Guard guard;
     finish(c, result, result < 0 ? after : 0, result > 0 ? result : -1);
   }
+  // Given back only now: a signal handler's vfork during finish() must take the next depth, not
+  // overwrite this Call (the stub has already copied the slot's return address and r12 aside).
+  t_vfork_depth = depth;
   errno = after;  // as glibc leaves it: the child shares errno, and the caller may look at it
 }
 

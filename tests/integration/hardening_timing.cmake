@@ -11,6 +11,10 @@ function(fg_hardening_timing_tests)
   fg_script_test("hardening: fork from signal handlers that interrupted malloc, the shim or a slim fork" 300
     hardening_signal_fork.sh ${FG_VALIDATOR} ${FG_SHIM} $<TARGET_FILE:fg_helper_hardening_signal_fork>)
 
+  fg_add_helper(fg_helper_hardening_vfork_timer hardening_vfork_timer.c)
+  fg_script_test("hardening: vfork from a signal handler inside the vfork wrapper: no crash, one record per vfork" 300
+    hardening_vfork_timer.sh ${FG_VALIDATOR} ${FG_SHIM} $<TARGET_FILE:fg_helper_hardening_vfork_timer>)
+
   fg_add_helper(fg_helper_hardening_malloc_threads hardening_malloc_threads.c)
   target_link_libraries(fg_helper_hardening_malloc_threads PRIVATE Threads::Threads)
   target_link_options(fg_helper_hardening_malloc_threads PRIVATE -rdynamic)
