@@ -134,6 +134,9 @@ bool Sink::ensure_open() {
   int fd = fd_;
   if (fd >= 0 && owner_ == me && check_owned(fd, id_) == FdState::ours) return true;
   OwnerLockGuard lock(g_open_lock);
+  // This thread is already opening the log (a signal handler's record interrupted it): a second
+  // open would race the first for fd_ and leak one descriptor; this record goes to stderr.
+  if (!lock.held()) return false;
   fd = fd_;
   const char* event = nullptr;  // what happened to the log, said once
   int replace = -1;             // our number whose deleted file the new one replaces

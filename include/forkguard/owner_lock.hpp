@@ -24,6 +24,8 @@ class OwnerLockGuard {
   ~OwnerLockGuard() {
     if (held_) OwnerLock::release(word_);
   }
+  /// False when the calling thread already held the lock (it passed straight through).
+  bool held() const { return held_; }
   OwnerLockGuard(const OwnerLockGuard&) = delete;
   OwnerLockGuard& operator=(const OwnerLockGuard&) = delete;
 
