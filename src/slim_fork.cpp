@@ -45,7 +45,9 @@ struct WatchList {
 struct PlanCtx {
   const SlimLimits* limits;
   SlimPlan* plan;
-  WatchList* watch;  // may be null
+  WatchList* watch;         // may be null
+  uint64_t prev_end = 0;    // the previous mapping's end, and whether it was a ---p guard
+  bool prev_guard = false;
 };
 
 void watch(const Vma& v, PlanCtx& c) {
@@ -110,12 +112,22 @@ void add_candidate(const Vma& v, void* ctx) {
   auto* c = static_cast<PlanCtx*>(ctx);
   SlimPlan& plan = *c->plan;
   watch(v, *c);
+  // Directly above a ---p guard: maybe a thread stack, whose descriptor glibc's fork child writes.
+  // The kernel may have merged it with a (short-lived) neighbour above, so its top is not the
+  // mapping's: only never-touched runs are excluded there.
+  const bool after_guard = c->prev_guard && c->prev_end == v.start;
+  c->prev_guard = !v.readable && !v.writable && !v.executable && v.is_private;
+  c->prev_end = v.end;
   if (!slim_candidate(v, *c->limits) || plan.n >= SlimPlan::kMax) {
     if (v.charged_by_fork()) keep_charged(plan, static_cast<int64_t>(v.size_kb()));  // what the slim fork costs
     return;
   }
   if (c->limits->tls_address >= v.start && c->limits->tls_address < v.end) {
     plan.split_tcb_mapping = true;
+    exclude_untouched_runs(v, *c->limits, plan);
+    return;
+  }
+  if (after_guard) {
     exclude_untouched_runs(v, *c->limits, plan);
     return;
   }
