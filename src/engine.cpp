@@ -215,13 +215,12 @@ void finish(Call& c, int64_t result, int err, pid_t child) {
   if (n > 0) g_sink.write_record(line, n);
 }
 
+/// Mitigate mode, and not a nested call (which touches nothing the interrupted code may hold).
+bool may_substitute(const Call& c) { return g_cfg.mode == Mode::mitigate && !c.nested; }
+
 bool wants_substitute(Call& c) {
-  if (c.nested) {
-    if (g_cfg.mode == Mode::mitigate) c.rec.reason = kNestedReason;
-    return false;
-  }
-  return g_cfg.mode == Mode::mitigate &&
-         (g_cfg.trigger == Trigger::always || c.pic.verdict.verdict == Verdict::refuse);
+  if (c.nested && g_cfg.mode == Mode::mitigate) c.rec.reason = kNestedReason;
+  return may_substitute(c) && (g_cfg.trigger == Trigger::always || c.pic.verdict.verdict == Verdict::refuse);
 }
 
 /// slim_fork() with every signal blocked on this thread while the plan's regions are marked
@@ -230,10 +229,12 @@ bool wants_substitute(Call& c) {
 /// internal signals open; the mask comes back in parent and child alike (a syscall: safe there).
 /// Fault signals stay as they were: blocked, the kernel would kill the program on a fault its own
 /// handler resolves (a write barrier inside an atfork handler), instead of running the handler.
+constexpr uint64_t sig_bit(int sig) { return uint64_t{1} << (sig - 1); }
+constexpr uint64_t kFaultSignals =
+    sig_bit(SIGSEGV) | sig_bit(SIGBUS) | sig_bit(SIGILL) | sig_bit(SIGFPE) | sig_bit(SIGTRAP) | sig_bit(SIGSYS);
+
 pid_t slim_fork_unsignalled(ForkFn real, const SlimPlan& plan, const char* site) {
-  uint64_t faults = 0;
-  for (const int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS}) faults |= uint64_t{1} << (sig - 1);
-  uint64_t others = ~faults, old = 0;
+  uint64_t others = ~kFaultSignals, old = 0;
   const bool blocked = syscall(SYS_rt_sigprocmask, SIG_BLOCK, &others, &old, sizeof others) == 0;
   const pid_t pid = slim_fork(real, plan, site);
   const int err = errno;
@@ -430,7 +431,7 @@ ForkEnter engine_fork_enter(CallKind kind, uintptr_t return_address, uintptr_t e
   if (pid == 0) return ForkEnter{0, nullptr};  // child: async-signal-safe only, and nothing is left to do
   int after = errno;  // what libc left, failure or not: the caller gets exactly that
   // The prediction missed a refusal: retry once with a substitute (FORKGUARD_TRIGGER=predicted).
-  if (pid < 0 && after == ENOMEM && !substituted && g_cfg.mode == Mode::mitigate && !c.nested) {
+  if (pid < 0 && after == ENOMEM && !substituted && may_substitute(c)) {
     errno = entry_errno;
     substituted = try_slim_fork(c, real, pid);
     if (pid == 0) return ForkEnter{0, nullptr};
@@ -444,9 +445,7 @@ ForkEnter engine_fork_enter(CallKind kind, uintptr_t return_address, uintptr_t e
       errno = after;
     }
   }
-  if (pid < 0 && g_cfg.mode == Mode::mitigate && after == ENOMEM && !substituted && !c.nested) {
-    c.rec.action = Action::refused;
-  }
+  if (pid < 0 && after == ENOMEM && !substituted && may_substitute(c)) c.rec.action = Action::refused;
   if (g_cfg.mode == Mode::observe && (c.pic.verdict.verdict == Verdict::refuse || after == ENOMEM)) {
     c.rec.reason = "observe mode: FORKGUARD_MODE=mitigate would make this fork without the charge";
   }
@@ -494,7 +493,7 @@ int engine_system(const char* command, uintptr_t return_address, SystemFn real, 
     status = shell_system(command, spawn, &child);
   } else {
     status = real(command);
-    if (status == -1 && errno == ENOMEM && g_cfg.mode == Mode::mitigate && spawn != nullptr && !c.nested) {
+    if (status == -1 && errno == ENOMEM && spawn != nullptr && may_substitute(c)) {
       errno = entry_errno;
       c.rec.action = Action::posix_spawn;
       c.rec.reason = "libc's system() failed with ENOMEM";
@@ -523,7 +522,7 @@ FILE* engine_popen(const char* command, const char* mode, uintptr_t return_addre
     stream = shell_popen(command, mode, spawn, &child);
   } else {
     stream = real(command, mode);
-    if (stream == nullptr && errno == ENOMEM && g_cfg.mode == Mode::mitigate && spawn != nullptr && !c.nested) {
+    if (stream == nullptr && errno == ENOMEM && spawn != nullptr && may_substitute(c)) {
       errno = entry_errno;
       c.rec.action = Action::posix_spawn;
       c.rec.reason = "libc's popen() failed with ENOMEM";
@@ -536,28 +535,26 @@ FILE* engine_popen(const char* command, const char* mode, uintptr_t return_addre
   return stream;
 }
 
+namespace {
+/// A stream our popen() made is finished by us (libc would not know it), any other by libc.
+int close_stream(FILE* stream, PcloseFn real, int entry_errno, pid_t* child) {
+  bool ours = false;
+  const int status = shell_pclose(stream, &ours, child);
+  if (ours) return status;
+  errno = entry_errno;
+  return real(stream);
+}
+}  // namespace
+
 int engine_pclose(FILE* stream, uintptr_t return_address, PcloseFn real) {
-  if (pass_through()) {
-    const int entry_errno = errno;
-    bool ours = false;
-    pid_t child = -1;
-    const int status = shell_pclose(stream, &ours, &child);  // our popen()'s stream is never libc's
-    if (ours) return status;
-    errno = entry_errno;
-    return real(stream);
-  }
   const int entry_errno = errno;
+  pid_t child = -1;
+  if (pass_through()) return close_stream(stream, real, entry_errno, &child);
   Guard guard;
   Call c;
   begin(c, guard, CallKind::pclose, return_address, nullptr, false);
   errno = entry_errno;
-  bool ours = false;
-  pid_t child = -1;
-  int status = shell_pclose(stream, &ours, &child);  // a stream our popen() made, or nothing done
-  if (!ours) {
-    errno = entry_errno;
-    status = real(stream);
-  }
+  const int status = close_stream(stream, real, entry_errno, &child);
   const int after = errno;
   finish(c, status, status == -1 ? after : 0, child);
   errno = after;
