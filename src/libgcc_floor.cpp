@@ -5,11 +5,13 @@
 #include "forkguard/libgcc_floor.hpp"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <link.h>
 #include <pthread.h>
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 
 // glibc's oldest symbol version on each architecture (its first release there).
 #if defined(__x86_64__)
@@ -44,6 +46,60 @@ namespace {
 
 using FindObject = int (*)(void*, struct dl_find_object*);
 std::atomic<FindObject> g_glibc_find{nullptr};
+std::atomic<bool> g_looked_up{false};
+
+// ld.so rewrites .dynamic's addresses to absolute ones where the section is writable.
+uintptr_t absolute(uintptr_t v, uintptr_t base) { return v < base ? v + base : v; }
+
+uint32_t gnu_hash(const char* s) {
+  uint32_t h = 5381;
+  for (; *s != '\0'; ++s) h = h * 33 + static_cast<unsigned char>(*s);
+  return h;
+}
+
+// `name` defined by the object of `lm`, through its GNU hash table; nullptr when absent.
+void* lookup_defined(const link_map* lm, const char* name) {
+  const ElfW(Sym)* symtab = nullptr;
+  const char* strtab = nullptr;
+  const uint32_t* table = nullptr;
+  for (const ElfW(Dyn)* d = lm->l_ld; d != nullptr && d->d_tag != DT_NULL; ++d) {
+    if (d->d_tag == DT_SYMTAB) symtab = reinterpret_cast<const ElfW(Sym)*>(absolute(d->d_un.d_ptr, lm->l_addr));
+    if (d->d_tag == DT_STRTAB) strtab = reinterpret_cast<const char*>(absolute(d->d_un.d_ptr, lm->l_addr));
+    if (d->d_tag == DT_GNU_HASH) table = reinterpret_cast<const uint32_t*>(absolute(d->d_un.d_ptr, lm->l_addr));
+  }
+  if (symtab == nullptr || strtab == nullptr || table == nullptr || table[0] == 0) return nullptr;
+  const uint32_t nbuckets = table[0], symoffset = table[1], bloom_words = table[2];
+  const uint32_t* buckets = reinterpret_cast<const uint32_t*>(reinterpret_cast<const ElfW(Addr)*>(table + 4) + bloom_words);
+  const uint32_t* chain = buckets + nbuckets;
+  const uint32_t h = gnu_hash(name);
+  for (uint32_t i = buckets[h % nbuckets]; i >= symoffset; ++i) {
+    const uint32_t h2 = chain[i - symoffset];
+    const ElfW(Sym)& sym = symtab[i];
+    if ((h | 1) == (h2 | 1) && sym.st_shndx != SHN_UNDEF && std::strcmp(strtab + sym.st_name, name) == 0) {
+      return reinterpret_cast<void*>(lm->l_addr + sym.st_value);
+    }
+    if ((h2 & 1) != 0) break;
+  }
+  return nullptr;
+}
+
+// glibc's _dl_find_object (libc.so.6, 2.35 and later), found without the loader's lock: libc is
+// loaded at start-up, before anything dlopen() or dlclose() can add or remove, so the walk from
+// the list's head to it never meets an entry being changed. A signal handler may do this.
+FindObject glibc_find_object() {
+  if (g_looked_up.load(std::memory_order_acquire)) return g_glibc_find.load(std::memory_order_acquire);
+  FindObject found = nullptr;
+  for (const link_map* lm = _r_debug.r_map; lm != nullptr && found == nullptr; lm = lm->l_next) {
+    const char* slash = lm->l_name != nullptr ? std::strrchr(lm->l_name, '/') : nullptr;
+    const char* base = slash != nullptr ? slash + 1 : lm->l_name;
+    if (base == nullptr || std::strncmp(base, "libc.so", 7) != 0) continue;
+    found = reinterpret_cast<FindObject>(lookup_defined(lm, "_dl_find_object"));
+    break;
+  }
+  g_glibc_find.store(found, std::memory_order_release);
+  g_looked_up.store(true, std::memory_order_release);
+  return found;
+}
 
 struct FindCtx {
   uintptr_t pc;
@@ -80,21 +136,18 @@ int find_cb(struct dl_phdr_info* info, size_t, void* arg) {
 
 }  // namespace
 
+// glibc's own where it has one; else what libgcc does on such a glibc: dl_iterate_phdr.
 extern "C" __attribute__((visibility("hidden"))) int _dl_find_object(void* pc, struct dl_find_object* out) noexcept {
-  if (FindObject glibc = g_glibc_find.load(std::memory_order_acquire)) return glibc(pc, out);
+  if (FindObject glibc = glibc_find_object()) return glibc(pc, out);
   FindCtx c{reinterpret_cast<uintptr_t>(pc), out, false};
   dl_iterate_phdr(find_cb, &c);
   return c.found ? 0 : -1;
 }
 
-void forkguard::use_glibc_find_object() {
-  if (g_glibc_find.load(std::memory_order_acquire) != nullptr) return;
-  void* f = dlvsym(RTLD_DEFAULT, "_dl_find_object", "GLIBC_2.35");
-  if (f != nullptr) g_glibc_find.store(reinterpret_cast<FindObject>(f), std::memory_order_release);
-}
+bool forkguard::libgcc_uses_glibc_find_object() { return glibc_find_object() != nullptr; }
 
 #else
 
-void forkguard::use_glibc_find_object() {}
+bool forkguard::libgcc_uses_glibc_find_object() { return false; }
 
 #endif

@@ -57,6 +57,7 @@ _Unwind_Reason_Code gcc_frame(struct _Unwind_Context* ctx, void* arg) {
 
 // The libgcc walk; `ordinary` when it proves the caller is not inside a signal handler.
 int gcc_backtrace(void** raw, int want, bool& ordinary) {
+  libgcc_uses_glibc_find_object();  // looked up once, lock-free, before libgcc's first lookup
   GccWalk walk{raw, want, 0, 0, false};
   const _Unwind_Reason_Code rc = _Unwind_Backtrace(gcc_frame, &walk);
   ordinary = rc == _URC_END_OF_STACK && !walk.crossed_signal_frame;
@@ -69,7 +70,6 @@ int gcc_backtrace(void** raw, int want, bool& ordinary) {
 bool load_unwinder() {
   int expected = kNotTried;
   if (!g_unwind_state.compare_exchange_strong(expected, kLoading)) return false;
-  use_glibc_find_object();  // libgcc's lock-free object lookup from now on (glibc >= 2.35)
   void* program_own = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_NOLOAD);
   if (program_own != nullptr) {
     dlclose(program_own);  // (NOLOAD took a reference)
@@ -284,6 +284,14 @@ int capture_pcs(uintptr_t* pcs, int max, int skip) {
 }
 
 void resolve_frame(Frame& f) { resolve_cached(f.pc, true, f); }
+
+const char* stack_unwinder_name() {
+  switch (g_unwind_state.load(std::memory_order_acquire)) {
+    case kLibunwind: return "libunwind";
+    case kLibgcc: return "libgcc";
+    default: return "libgcc (until an ordinary call loads libunwind)";
+  }
+}
 
 void resolve_site(uintptr_t return_address, const char*& module, uintptr_t& offset, bool degraded) {
   Frame f;

@@ -289,6 +289,8 @@ bool guard_unwinder_descriptors(const void* unw_backtrace, const char** refused)
   return redirect_imports(unw_backtrace, policy, refused);
 }
 
+void* unwinder_import_policy(const char* name) { return policy(name); }
+
 int unwinder_descriptor_count() {
   int n = 0;
   for (Owned& s : g_owned) n += s.fd.load(std::memory_order_acquire) >= 0 ? 1 : 0;

@@ -7,9 +7,11 @@
 
 namespace forkguard {
 
-/// Looks up glibc's own _dl_find_object (2.35 and later: lock-free and async-signal-safe), which
-/// the hidden one forwards to from then on; until then, and where glibc lacks it, the hidden one
-/// walks dl_iterate_phdr as libgcc does on such systems. dlvsym: never from a signal handler.
-void use_glibc_find_object();
+/// Whether libgcc's object lookups go to glibc's own _dl_find_object (2.35 and later: lock-free
+/// and async-signal-safe), found once without the loader's lock; where glibc lacks it, the hidden
+/// one walks dl_iterate_phdr, as libgcc itself does on such systems. Async-signal-safe.
+/// (stack.cpp calls it: that reference is what keeps these definitions in the link, ahead of the
+/// libgcc_eh objects whose references they must satisfy.)
+bool libgcc_uses_glibc_find_object();
 
 }  // namespace forkguard

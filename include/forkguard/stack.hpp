@@ -20,6 +20,10 @@ namespace forkguard {
 /// already the program's own.
 int capture_pcs(uintptr_t* pcs, int max, int skip);
 
+/// Which unwinder captures stacks now: "libunwind", "libgcc" (for good: libunwind missing,
+/// refused or the program's own), or "libgcc (until an ordinary call loads libunwind)".
+const char* stack_unwinder_name();
+
 /// The main program's path: /proc/self/exe, or, when /proc cannot be read, the path it was
 /// exec'd by (AT_EXECFN, possibly relative). "" when neither is known. Syscalls only.
 void main_program_path(char* out, size_t cap);

@@ -18,4 +18,8 @@ bool guard_unwinder_descriptors(const void* unw_backtrace, const char** refused 
 /// The descriptors the guarded unwinder holds now (close-on-exec, at or above the high base).
 int unwinder_descriptor_count();
 
+/// What the guard does with an import named `name`: the function libunwind calls instead,
+/// kKeepImport (got_patch.hpp: harmless, left bound to libc), or nullptr (unknown: refused).
+void* unwinder_import_policy(const char* name);
+
 }  // namespace forkguard

@@ -23,3 +23,20 @@ foreach(mode observe learning slim vfork)
                    $<TARGET_FILE:fg_helper_fd_closefrom> ${mode} ${FG_CLOSEFROM_RUNS})
   set_tests_properties("${name}" PROPERTIES TIMEOUT 600 LABELS integration)
 endforeach()
+
+# The unit tests' object for re-pointing imports (tests/unit/test_got_patch.cpp): full RELRO.
+add_library(fg_fd_got_target SHARED ${CMAKE_SOURCE_DIR}/tests/helpers/fd_got_target.c)
+set_target_properties(fg_fd_got_target PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/helpers)
+target_link_options(fg_fd_got_target PRIVATE -Wl,-z,now -Wl,-z,relro)
+add_dependencies(forkguard_unit fg_fd_got_target)
+target_compile_definitions(forkguard_unit PRIVATE FG_GOT_TARGET="$<TARGET_FILE:fg_fd_got_target>")
+
+# libunwind under the guard, linked as the shim is (static libstdc++ and libgcc).
+add_executable(fg_helper_fd_unwinder ${CMAKE_SOURCE_DIR}/tests/helpers/fd_unwinder.cpp)
+set_target_properties(fg_helper_fd_unwinder PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/helpers)
+target_link_libraries(fg_helper_fd_unwinder PRIVATE forkguard_core Threads::Threads)
+target_link_options(fg_helper_fd_unwinder PRIVATE -static-libstdc++ -static-libgcc)
+add_test(NAME "descriptors: libunwind keeps its pipe at the high base and never touches a number the program reused"
+         COMMAND $<TARGET_FILE:fg_helper_fd_unwinder>)
+set_tests_properties("descriptors: libunwind keeps its pipe at the high base and never touches a number the program reused"
+                     PROPERTIES TIMEOUT 120 LABELS integration)
