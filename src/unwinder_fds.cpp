@@ -137,10 +137,17 @@ int hook_open(const char* path, int flags, ...) {
 
 int hook_open_2(const char* path, int flags) { return keep(openat(AT_FDCWD, path, flags | O_CLOEXEC)); }
 
-ssize_t hook_read(int fd, void* buf, size_t n) { return ours(fd) ? read(fd, buf, n) : refuse(); }
+// libunwind repeats its pipe's read and write while errno is EINTR, success or not (a stale EINTR
+// from the program's last interrupted call would have it fill the pipe): a success clears it.
+ssize_t done(ssize_t n) {
+  if (n >= 0 && errno == EINTR) errno = 0;
+  return n;
+}
+
+ssize_t hook_read(int fd, void* buf, size_t n) { return ours(fd) ? done(read(fd, buf, n)) : refuse(); }
 ssize_t hook_read_chk(int fd, void* buf, size_t n, size_t) { return hook_read(fd, buf, n); }
 ssize_t hook_pread(int fd, void* buf, size_t n, off_t at) { return ours(fd) ? pread(fd, buf, n, at) : refuse(); }
-ssize_t hook_write(int fd, const void* buf, size_t n) { return ours(fd) ? write(fd, buf, n) : refuse(); }
+ssize_t hook_write(int fd, const void* buf, size_t n) { return ours(fd) ? done(write(fd, buf, n)) : refuse(); }
 off_t hook_lseek(int fd, off_t at, int whence) { return ours(fd) ? lseek(fd, at, whence) : refuse(); }
 
 int hook_close(int fd) {

@@ -168,7 +168,7 @@ static inline size_t fg_fd_describe(char* out, size_t at, size_t cap, const stru
 
 /* Compares the program's part of two tables: every number below `base` (but `skip_below` and
  * `ignore`, -1 for none) must be there in both with the same target, offset and flags; every
- * number at or above `base` in `after` must be close-on-exec (the library's own). The offsets of
+ * number at or above `base` that `after` has anew must be close-on-exec (the library's own). The offsets of
  * 1 and 2 are left out: they move with whatever is written there (the test's own report; what the
  * library may write to stderr is issue #10 section 2's concern, checked by its own tests). Writes
  * what differs into `why` (empty when nothing does). Returns 1 when intact. */
@@ -198,6 +198,8 @@ static inline int fg_fd_same(const struct fg_fdtab* before, const struct fg_fdta
     const struct fg_fd* a = &after->e[i];
     if (a->fd < skip_below || a->fd == ignore) continue;
     if (a->fd >= base) {
+      const struct fg_fd* b = fg_fd_find(before, a->fd);
+      if (b != NULL && strcmp(a->target, b->target) == 0) continue; /* inherited, not the library's */
       if ((a->flags & O_CLOEXEC) == 0) {
         at = fg_put_str(why, at, cap, "not close-on-exec at the library's base: ");
         at = fg_fd_describe(why, at, cap, a);

@@ -40,3 +40,12 @@ add_test(NAME "descriptors: libunwind keeps its pipe at the high base and never 
          COMMAND $<TARGET_FILE:fg_helper_fd_unwinder>)
 set_tests_properties("descriptors: libunwind keeps its pipe at the high base and never touches a number the program reused"
                      PROPERTIES TIMEOUT 120 LABELS integration)
+
+add_executable(fg_helper_fd_own_unwind ${CMAKE_SOURCE_DIR}/tests/helpers/fd_own_unwind.c)
+set_target_properties(fg_helper_fd_own_unwind PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/helpers)
+target_link_libraries(fg_helper_fd_own_unwind PRIVATE ${CMAKE_DL_LIBS})
+add_test(NAME "descriptors: a program's own libunwind is left alone, its records still have stacks"
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/descriptors_own_unwind.sh $<TARGET_FILE:forkguard_shim>
+                 $<TARGET_FILE:fg_helper_fd_own_unwind>)
+set_tests_properties("descriptors: a program's own libunwind is left alone, its records still have stacks"
+                     PROPERTIES TIMEOUT 120 LABELS integration SKIP_RETURN_CODE 77)
