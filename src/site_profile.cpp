@@ -76,7 +76,7 @@ struct LearnState {
   pid_t parent_pid = 0;
   // Child only:
   bool in_child = false;
-  int uffd = -1;         // at or above the high base, valid only while `tracking` and still ours
+  int uffd = 0;          // at or above the high base; valid only while `tracking` and still ours
   FdIdentity uffd_id;
   bool tracking = false;  // zero-initialised state keeps this table in .bss, not .data
   Range tracked[kMaxRanges] = {};
@@ -355,7 +355,6 @@ void learn_child_finish(const char* outcome) {
     }
     if (pagemap >= 0) close(pagemap);
     close(g_learn.uffd);  // checked above: still ours
-    g_learn.uffd = -1;
   }
   char line[512];
   FixedWriter w(line, sizeof line);

@@ -23,8 +23,9 @@ namespace {
 
 // The unwinder's descriptors: a pipe, and a file it maps while reading an object's unwind
 // tables. A fixed table: these functions may run in a signal handler (a stack captured there).
+// `held` is the descriptor plus one (0: a free slot, so the table stays in .bss), -1 while filled.
 struct Owned {
-  std::atomic<int> fd{-1};  // -1 free, -2 being filled
+  std::atomic<int> held{0};
   FdIdentity id;
 };
 constexpr int kSlots = 32;
@@ -32,20 +33,20 @@ Owned g_owned[kSlots];
 
 bool fill(Owned& s, int fd, int claimed_from) {
   int expected = claimed_from;
-  if (!s.fd.compare_exchange_strong(expected, -2, std::memory_order_acq_rel)) return false;
+  if (!s.held.compare_exchange_strong(expected, -1, std::memory_order_acq_rel)) return false;
   remember_identity(fd, s.id);
-  s.fd.store(fd, std::memory_order_release);
+  s.held.store(fd + 1, std::memory_order_release);
   return true;
 }
 
 bool remember(int fd) {
   for (Owned& s : g_owned) {
-    if (fill(s, fd, -1)) return true;
+    if (fill(s, fd, 0)) return true;
   }
   // Full: take a slot whose number is no longer ours (the program closed it or reused it).
   for (Owned& s : g_owned) {
-    const int cur = s.fd.load(std::memory_order_acquire);
-    if (cur >= 0 && !still_ours(cur, s.id) && fill(s, fd, cur)) return true;
+    const int held = s.held.load(std::memory_order_acquire);
+    if (held > 0 && !still_ours(held - 1, s.id) && fill(s, fd, held)) return true;
   }
   return false;
 }
@@ -53,9 +54,15 @@ bool remember(int fd) {
 Owned* slot_of(int fd) {
   if (fd < 0) return nullptr;
   for (Owned& s : g_owned) {
-    if (s.fd.load(std::memory_order_acquire) == fd) return &s;
+    if (s.held.load(std::memory_order_acquire) == fd + 1) return &s;
   }
   return nullptr;
+}
+
+// Forgets `fd` (its slot freed); false when another thread did first.
+bool forget(Owned& s, int fd) {
+  int expected = fd + 1;
+  return s.held.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
 }
 
 // Whether `fd` is one the unwinder got from us and still is (same file, close-on-exec). A number
@@ -64,8 +71,7 @@ bool ours(int fd) {
   Owned* s = slot_of(fd);
   if (s == nullptr) return false;
   if (still_ours(fd, s->id)) return true;
-  int expected = fd;
-  s->fd.compare_exchange_strong(expected, -1, std::memory_order_acq_rel);
+  forget(*s, fd);
   return false;
 }
 
@@ -152,9 +158,7 @@ off_t hook_lseek(int fd, off_t at, int whence) { return ours(fd) ? lseek(fd, at,
 
 int hook_close(int fd) {
   Owned* s = slot_of(fd);
-  if (s == nullptr || !ours(fd)) return static_cast<int>(refuse());
-  int expected = fd;
-  if (!s->fd.compare_exchange_strong(expected, -1, std::memory_order_acq_rel)) return static_cast<int>(refuse());
+  if (s == nullptr || !ours(fd) || !forget(*s, fd)) return static_cast<int>(refuse());
   return close(fd);  // forgotten first: another thread's check no longer finds it
 }
 
@@ -300,7 +304,7 @@ void* unwinder_import_policy(const char* name) { return policy(name); }
 
 int unwinder_descriptor_count() {
   int n = 0;
-  for (Owned& s : g_owned) n += s.fd.load(std::memory_order_acquire) >= 0 ? 1 : 0;
+  for (Owned& s : g_owned) n += s.held.load(std::memory_order_acquire) > 0 ? 1 : 0;
   return n;
 }
 
