@@ -237,59 +237,73 @@ long hook_syscall(long number, ...) {
   }
 }
 
-struct Hook {
-  const char* name;
-  void* fn;
+// Names in one string, each ended by a space: no pointer table, so no relocation at load time
+// (every exec'd child loads this library).
+constexpr char kHookNames[] =
+    "pipe pipe2 open open64 __open_2 __open64_2 openat openat64 read __read_chk pread pread64 write "
+    "lseek lseek64 close fstat fstat64 __fxstat __fxstat64 mmap mmap64 fcntl fcntl64 syscall ";
+using HookFn = void (*)();
+// In the order of kHookNames.
+const HookFn kHookFns[] = {
+    reinterpret_cast<HookFn>(&hook_pipe),
+    reinterpret_cast<HookFn>(&hook_pipe2),
+    reinterpret_cast<HookFn>(&hook_open),
+    reinterpret_cast<HookFn>(&hook_open),
+    reinterpret_cast<HookFn>(&hook_open_2),
+    reinterpret_cast<HookFn>(&hook_open_2),
+    reinterpret_cast<HookFn>(&hook_openat),
+    reinterpret_cast<HookFn>(&hook_openat),
+    reinterpret_cast<HookFn>(&hook_read),
+    reinterpret_cast<HookFn>(&hook_read_chk),
+    reinterpret_cast<HookFn>(&hook_pread),
+    reinterpret_cast<HookFn>(&hook_pread),
+    reinterpret_cast<HookFn>(&hook_write),
+    reinterpret_cast<HookFn>(&hook_lseek),
+    reinterpret_cast<HookFn>(&hook_lseek),
+    reinterpret_cast<HookFn>(&hook_close),
+    reinterpret_cast<HookFn>(&hook_fstat),
+    reinterpret_cast<HookFn>(&hook_fstat),
+    reinterpret_cast<HookFn>(&hook_fxstat),
+    reinterpret_cast<HookFn>(&hook_fxstat),
+    reinterpret_cast<HookFn>(&hook_mmap),
+    reinterpret_cast<HookFn>(&hook_mmap),
+    reinterpret_cast<HookFn>(&hook_fcntl),
+    reinterpret_cast<HookFn>(&hook_fcntl),
+    reinterpret_cast<HookFn>(&hook_syscall),
 };
-const Hook kHooks[] = {
-    {"pipe", reinterpret_cast<void*>(&hook_pipe)},
-    {"pipe2", reinterpret_cast<void*>(&hook_pipe2)},
-    {"open", reinterpret_cast<void*>(&hook_open)},
-    {"open64", reinterpret_cast<void*>(&hook_open)},
-    {"__open_2", reinterpret_cast<void*>(&hook_open_2)},
-    {"__open64_2", reinterpret_cast<void*>(&hook_open_2)},
-    {"openat", reinterpret_cast<void*>(&hook_openat)},
-    {"openat64", reinterpret_cast<void*>(&hook_openat)},
-    {"read", reinterpret_cast<void*>(&hook_read)},
-    {"__read_chk", reinterpret_cast<void*>(&hook_read_chk)},
-    {"pread", reinterpret_cast<void*>(&hook_pread)},
-    {"pread64", reinterpret_cast<void*>(&hook_pread)},
-    {"write", reinterpret_cast<void*>(&hook_write)},
-    {"lseek", reinterpret_cast<void*>(&hook_lseek)},
-    {"lseek64", reinterpret_cast<void*>(&hook_lseek)},
-    {"close", reinterpret_cast<void*>(&hook_close)},
-    {"fstat", reinterpret_cast<void*>(&hook_fstat)},
-    {"fstat64", reinterpret_cast<void*>(&hook_fstat)},
-    {"__fxstat", reinterpret_cast<void*>(&hook_fxstat)},
-    {"__fxstat64", reinterpret_cast<void*>(&hook_fxstat)},
-    {"mmap", reinterpret_cast<void*>(&hook_mmap)},
-    {"mmap64", reinterpret_cast<void*>(&hook_mmap)},
-    {"fcntl", reinterpret_cast<void*>(&hook_fcntl)},
-    {"fcntl64", reinterpret_cast<void*>(&hook_fcntl)},
-    {"syscall", reinterpret_cast<void*>(&hook_syscall)},
-};
+
+constexpr int count_names(const char* list) { return *list == '\0' ? 0 : (*list == ' ' ? 1 : 0) + count_names(list + 1); }
+static_assert(count_names(kHookNames) == sizeof kHookFns / sizeof kHookFns[0], "one function per hooked name");
 
 // Imports that never create, use or name a descriptor: memory, strings, threads, signals,
-// process identity, path-based stat, the loader's object list, and liblzma's buffer decoders.
-const char* const kHarmless[] = {
-    "__errno_location", "__tls_get_addr", "__stack_chk_fail", "__assert_fail", "__cxa_finalize", "__cxa_atexit",
-    "__gmon_start__", "_ITM_registerTMCloneTable", "_ITM_deregisterTMCloneTable", "abort", "dl_iterate_phdr",
-    "malloc", "calloc", "realloc", "free", "getpagesize", "getpid", "gettid", "sysconf", "getauxval", "getenv",
-    "secure_getenv", "memchr", "memcmp", "memcpy", "memmove", "memset", "__memcpy_chk", "__memset_chk",
-    "mincore", "msync", "munmap", "mprotect", "madvise", "sigfillset", "sigemptyset", "sigaddset", "sigdelset",
-    "sigprocmask", "stat", "stat64", "lstat", "lstat64", "__xstat", "__xstat64", "__lxstat", "__lxstat64", "stpcpy",
-    "strcmp", "strncmp", "strcpy", "strncpy", "__strcpy_chk", "strlen", "strnlen", "strchr", "strrchr", "strstr",
-    "strdup", "strerror", "strtol", "strtoul", "qsort", "bsearch", "snprintf", "__snprintf_chk", "sched_yield",
-    "clock_gettime",
-};
+// process identity, path-based stat, the loader's object list. (pthread_* and liblzma's buffer
+// decoders, lzma_*, are matched by prefix below.)
+constexpr char kHarmlessNames[] =
+    "__errno_location __tls_get_addr __stack_chk_fail __assert_fail __cxa_finalize __cxa_atexit "
+    "__gmon_start__ _ITM_registerTMCloneTable _ITM_deregisterTMCloneTable abort dl_iterate_phdr "
+    "malloc calloc realloc free getpagesize getpid gettid sysconf getauxval getenv secure_getenv "
+    "memchr memcmp memcpy memmove memset __memcpy_chk __memset_chk mincore msync munmap mprotect "
+    "madvise sigfillset sigemptyset sigaddset sigdelset sigprocmask stat stat64 lstat lstat64 "
+    "__xstat __xstat64 __lxstat __lxstat64 stpcpy strcmp strncmp strcpy strncpy __strcpy_chk strlen "
+    "strnlen strchr strrchr strstr strdup strerror strtol strtoul qsort bsearch snprintf "
+    "__snprintf_chk sched_yield clock_gettime ";
+
+// The position of `name` in a list of space-ended names, or -1.
+int position(const char* list, const char* name) {
+  const size_t len = std::strlen(name);
+  int index = 0;
+  for (const char* p = list; *p != '\0'; ++index) {
+    const char* end = std::strchr(p, ' ');
+    if (static_cast<size_t>(end - p) == len && std::strncmp(p, name, len) == 0) return index;
+    p = end + 1;
+  }
+  return -1;
+}
 
 void* policy(const char* name) {
-  for (const Hook& h : kHooks) {
-    if (std::strcmp(name, h.name) == 0) return h.fn;
-  }
-  for (const char* h : kHarmless) {
-    if (std::strcmp(name, h) == 0) return kKeepImport;
-  }
+  const int hook = position(kHookNames, name);
+  if (hook >= 0) return reinterpret_cast<void*>(kHookFns[hook]);
+  if (position(kHarmlessNames, name) >= 0) return kKeepImport;
   if (std::strncmp(name, "pthread_", 8) == 0 || std::strncmp(name, "lzma_", 5) == 0) return kKeepImport;
   return nullptr;  // unknown: libunwind is not used
 }
