@@ -42,6 +42,7 @@ struct GccWalk {
   int max;
   int n;
   int seen;
+  bool whole;  // walk on past `max` frames, to the end: the proof of an ordinary call is wanted
   bool crossed_signal_frame;
 };
 
@@ -50,17 +51,20 @@ _Unwind_Reason_Code gcc_frame(struct _Unwind_Context* ctx, void* arg) {
   int signal_frame = 0;
   const uintptr_t ip = _Unwind_GetIPInfo(ctx, &signal_frame);
   if (signal_frame != 0) walk->crossed_signal_frame = true;
-  if (++walk->seen > kMaxWalk) return _URC_END_OF_STACK;  // (then the walk did not reach the end)
+  // A stop returns END_OF_STACK from here, which _Unwind_Backtrace reports as an error: the walk
+  // then proves nothing, as it must when it did not see the whole stack.
+  if (++walk->seen > kMaxWalk || (!walk->whole && walk->n >= walk->max)) return _URC_END_OF_STACK;
   if (ip != 0 && walk->n < walk->max) walk->out[walk->n++] = reinterpret_cast<void*>(ip);
   return _URC_NO_REASON;
 }
 
-// The libgcc walk; `ordinary` when it proves the caller is not inside a signal handler.
-int gcc_backtrace(void** raw, int want, bool& ordinary) {
+// The libgcc walk; with `ordinary`, the whole stack is walked and `*ordinary` says whether that
+// proved the caller is not inside a signal handler (it reached the outermost frame, no signal frame).
+int gcc_backtrace(void** raw, int want, bool* ordinary) {
   libgcc_uses_glibc_find_object();  // looked up once, lock-free, before libgcc's first lookup
-  GccWalk walk{raw, want, 0, 0, false};
+  GccWalk walk{raw, want, 0, 0, ordinary != nullptr, false};
   const _Unwind_Reason_Code rc = _Unwind_Backtrace(gcc_frame, &walk);
-  ordinary = rc == _URC_END_OF_STACK && !walk.crossed_signal_frame;
+  if (ordinary != nullptr) *ordinary = rc == _URC_END_OF_STACK && !walk.crossed_signal_frame;
   return walk.n;
 }
 
@@ -95,11 +99,12 @@ bool load_unwinder() {
 int backtrace_raw(void** raw, int want) {
   const int state = g_unwind_state.load(std::memory_order_acquire);
   if (state == kLibunwind) return g_unw_backtrace(raw, want);
+  if (state == kLibgcc) return gcc_backtrace(raw, want, nullptr);
   bool ordinary = false;
-  const int n = gcc_backtrace(raw, want, ordinary);
+  const int n = gcc_backtrace(raw, want, &ordinary);
   // dlopen allocates and takes ld.so's locks: never from a handler that may have interrupted
   // malloc or the loader. Such a call keeps libgcc's stack; a later ordinary call loads libunwind.
-  if (state != kNotTried || !ordinary || !load_unwinder()) return n;
+  if (state == kLoading || !ordinary || !load_unwinder()) return n;
   return g_unw_backtrace(raw, want);  // its first call (it initialises) in an ordinary call too
 }
 
