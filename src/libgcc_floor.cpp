@@ -22,6 +22,18 @@
 #error "libgcc_floor: glibc's base symbol version for this architecture is not known"
 #endif
 
+// ThreadSanitizer defines pthread_once itself (its interceptor); a sanitizer build never links
+// the shim, whose static libgcc_eh is what needs these.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FG_NO_PTHREAD_FORWARDERS 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define FG_NO_PTHREAD_FORWARDERS 1
+#endif
+
+#ifndef FG_NO_PTHREAD_FORWARDERS
 // The 2.17-era versions of the two pthread functions libgcc's gthread layer refers to weakly.
 extern "C" int fg_pthread_once_base(pthread_once_t*, void (*)());
 extern "C" int fg_pthread_key_create_base(pthread_key_t*, void (*)(void*));
@@ -39,6 +51,7 @@ __attribute__((visibility("hidden"))) int __pthread_key_create(pthread_key_t* ke
 }
 
 }  // extern "C"
+#endif
 
 #ifdef DLFO_STRUCT_HAS_EH_DBASE  // headers of glibc >= 2.35: libgcc_eh was built to call it
 
