@@ -29,7 +29,14 @@ int high_descriptor_floor() {
 
 int move_high(int fd) {
   if (fd < 0) return -1;
-  const int high = fcntl(fd, F_DUPFD_CLOEXEC, high_descriptor_floor());
+  // A program may hold every number from the base up (its table is its own): then the first
+  // lower band with a free number (from base/2, base/4, ...). F_DUPFD takes the lowest free number
+  // at or above its argument atomically, so a number the program holds is never taken.
+  int high = -1;
+  for (int from = high_descriptor_floor(); from >= 3 && high < 0; from /= 2) {
+    high = fcntl(fd, F_DUPFD_CLOEXEC, from);
+    if (high < 0 && errno != EMFILE) break;
+  }
   const int err = errno;
   close(fd);  // ours, created inside this call: the low number is given back at once
   errno = err;

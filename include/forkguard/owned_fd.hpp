@@ -21,8 +21,9 @@ struct FdIdentity {
 int high_descriptor_floor();
 
 /// Moves `fd` to a close-on-exec number >= high_descriptor_floor() and closes the original.
-/// Returns the new number, or -1 (errno set, `fd` closed) when no number up there is free:
-/// the library never keeps a descriptor at a low number. Syscalls only (async-signal-safe).
+/// When the program holds every number from the base up, the first lower band with a free number
+/// (base/2, base/4, ...): as far from the low numbers as the program leaves room. Returns the new
+/// number, or -1 (errno set, `fd` closed) when none is free. Syscalls only (async-signal-safe).
 int move_high(int fd);
 
 /// move_high() and remember_identity(). Returns the descriptor to use, or -1 (fd closed).
