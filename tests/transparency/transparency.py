@@ -17,7 +17,6 @@ slim fork's child touched an excluded region, shown by its fault record.
 """
 import argparse
 import collections
-import concurrent.futures
 import datetime
 import json
 import os
@@ -34,8 +33,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = "/usr/bin/python3.11"  # Debian's, whose tests libpython3.11-testsuite holds (not a pyenv one)
 
 PY_CI = ["test_subprocess", "test_os", "test_posix", "test_fork1", "test_wait4"]
-PY_LONG = PY_CI + ["test_signal", "test_threading", "test_wait3", "test_popen", "test_pty",
-                   "test_multiprocessing_fork"]
+# The long form, longest first so that the configurations' runs pack well.
+PY_LONG = ["test_multiprocessing_fork", "test_subprocess", "test_signal", "test_threading", "test_os", "test_posix",
+           "test_fork1", "test_wait3", "test_wait4", "test_popen", "test_pty"]
 
 CONFIGS = ["plain", "plain2", "observe", "learn", "slim", "vfork"]
 LABELS = {
@@ -51,7 +51,7 @@ MODULE_TIMEOUT = 1500    # one regrtest module, its own --timeout per test case 
 TEST_TIMEOUT = 600
 
 FAULT_LINE = re.compile(rb"forkguard: child \d+ of the slim fork at \S+ touched 0x[0-9a-f]+[^\n]*")
-VERBOSE_START = re.compile(rb"^(test\w*) \(([\w.]+)\)")  # "test_x (test.test_os.Class.test_x) ... ok"
+VERBOSE_START = re.compile(rb"^(\w+) \(([\w.]+)\)")  # "test_x (test.test_os.Class.test_x) ... ok"
 
 
 def now():
@@ -144,6 +144,7 @@ class UnitResult:
         self.cases = {}        # case id -> outcome ("pass", "fail", "error", "skip", or a run status)
         self.detail = {}       # case id -> short text shown with a difference
         self.faults = collections.defaultdict(list)   # case id -> fault evidence lines
+        self.context = collections.defaultdict(list)  # case id -> other signs, shown but proving nothing
         self.records = []      # (case id, record) for every record this unit's processes wrote
         self.bad_lines = 0     # log lines that were not one JSON record
         self.seconds = 0.0
@@ -258,16 +259,22 @@ def parse_junit(path):
     return cases, texts
 
 
+def verbose_id(name, where):
+    """unittest's verbose "test_x (test.mod.Class.test_x)" names test.mod.Class.test_x; a class or
+    module fixture's "setUpClass (test.mod.Class)" keeps both parts."""
+    return where if where.endswith("." + name) else f"{name} ({where})"
+
+
 def parse_verbose(output):
-    """The cases the verbose output reached, for a module whose run ended before its XML was written."""
+    """The outcomes the verbose output shows: for a module whose run ended before its XML was
+    written, and for fixtures (setUpClass...) whose errors the XML leaves out."""
     cases = {}
     for line in output.splitlines():
-        m = re.match(rb"^(test\w*) \(([\w.]+)\)(?: \.\.\. |\n|.*\.\.\. )(ok|FAIL|ERROR|skipped|expected failure)",
-                     line)
+        m = re.match(rb"^(\w+) \(([\w.]+)\)(?: \.\.\. |.*\.\.\. )(ok|FAIL|ERROR|skipped|expected failure)", line)
         if m:
             word = m.group(3).decode()
-            cases[m.group(2).decode()] = {"ok": "pass", "FAIL": "fail", "ERROR": "error", "skipped": "skip",
-                                          "expected failure": "pass"}[word]
+            cases[verbose_id(m.group(1).decode(), m.group(2).decode())] = {
+                "ok": "pass", "FAIL": "fail", "ERROR": "error", "skipped": "skip", "expected failure": "pass"}[word]
     return cases
 
 
@@ -291,10 +298,9 @@ def run_python_module(suite, module, config, args, root):
     r = UnitResult()
     r.seconds = secs
     run_id = f"{module} (module run)"
-    if os.path.exists(xml):
-        cases, texts = parse_junit(xml)
-    else:
-        cases, texts = parse_verbose(output), {}
+    cases, texts = parse_junit(xml) if os.path.exists(xml) else ({}, {})
+    for cid, outcome in parse_verbose(output).items():
+        cases.setdefault(cid, outcome)
     for cid, outcome in cases.items():
         r.cases[cid] = outcome
         if outcome in ("fail", "error"):
@@ -311,9 +317,11 @@ def run_python_module(suite, module, config, args, root):
     for line in output.splitlines():
         m = VERBOSE_START.match(line)
         if m:
-            current = m.group(2).decode()
+            current = verbose_id(m.group(1).decode(), m.group(2).decode())
         for f in FAULT_LINE.finditer(line):
             r.faults[current].append("output: " + f.group(0).decode(errors="replace"))
+        if b"Fatal Python error: Segmentation fault" in line:  # a child's faulthandler: no region named
+            r.context[current].append("a process died of SIGSEGV in Python's own handler (faulthandler)")
     # Records belong to the test during which they were written (marks give start and end times).
     windows = read_marks(marks)
     records, r.bad_lines = read_records(logdir)
@@ -365,61 +373,67 @@ def profile_path(root, suite, config):
 # ---------- scheduling ----------
 
 def run_all(suites, args, root):
+    """Runs every (unit, configuration) on args.jobs workers. A worker takes the first job in the
+    queue that may run: a vfork job only once its suite's learn jobs are all done (it reads their
+    profile). The queue holds the longest units first, and each unit's configurations side by side,
+    learn first, so that every configuration runs under the same load as plain."""
     results = {}   # (config, suite name, unit) -> UnitResult
-    lock = threading.Lock()
-    learn_left = {s.name: len(s.units) for s in suites}
-    learn_done = {s.name: threading.Event() for s in suites}
+    cond = threading.Condition()
+    learn_left = {s.name: (len(s.units) if "learn" in args.configs else 0) for s in suites}
     for c in args.configs:
         os.makedirs(os.path.join(root, c), exist_ok=True)
-    if "learn" not in args.configs:
-        for e in learn_done.values():
-            e.set()
+    units = [(s, u) for s in suites for u in s.units]  # python first: its modules are the longest
+    units.sort(key=lambda su: 0 if su[0].kind == "python" else 1)
+    rank = {c: i for i, c in enumerate(["learn"] + [c for c in CONFIGS if c != "learn"])}
+    queue = [(s, u, c) for s, u in units for c in sorted(args.configs, key=rank.get)]
 
-    def job(suite, unit, config):
+    def runnable(job):
+        s, _, c = job
+        return c != "vfork" or learn_left[s.name] == 0
+
+    def run_one(suite, unit, config):
         if config == "vfork":
-            learn_done[suite.name].wait()
-            with lock:
-                src, dst = profile_path(root, suite, "learn"), profile_path(root, suite, "vfork")
+            src, dst = profile_path(root, suite, "learn"), profile_path(root, suite, "vfork")
+            with cond:
                 if not os.path.exists(dst):
-                    if os.path.exists(src):
-                        shutil.copyfile(src, dst)
-                    else:
-                        open(dst, "w").close()
+                    shutil.copyfile(src, dst) if os.path.exists(src) else open(dst, "w").close()
         runner = run_python_module if suite.kind == "python" else run_shell_case
         try:
-            r = runner(suite, unit, config, args, root)
+            return runner(suite, unit, config, args, root)
         except Exception as e:  # the suite's own failure: say so as a failed case, never hide it
             r = UnitResult()
             r.cases[f"{unit} (runner)"] = "error"
             r.detail[f"{unit} (runner)"] = repr(e)
-        with lock:
-            results[(config, suite.name, unit)] = r
-            if config == "learn":
-                learn_left[suite.name] -= 1
-                if learn_left[suite.name] == 0:
-                    learn_done[suite.name].set()
-            if args.verbose:
-                bad = sum(1 for o in r.cases.values() if o not in ("pass", "skip", "exit 0"))
-                print(f"transparency: {config:7} {suite.name:6} {case_name(unit):28} {r.seconds:6.1f} s"
-                      f"{'' if not bad else f'  {bad} not passed'}", file=sys.stderr, flush=True)
-        return r
+            return r
 
-    # Longest units first, configurations interleaved so that all see the same load; vfork last
-    # (it waits for the learn run's profile of its suite).
-    order = []
-    units = [(s, u) for s in suites for u in s.units]
-    units.sort(key=lambda su: 0 if su[0].kind == "python" else 1)
-    for s, u in units:
-        for c in args.configs:
-            if c != "vfork":
-                order.append((s, u, c))
-    if "vfork" in args.configs:
-        for s, u in units:
-            order.append((s, u, "vfork"))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(job, s, u, c) for s, u, c in order]
-        for f in futures:
-            f.result()
+    def worker():
+        while True:
+            with cond:
+                while True:
+                    if not queue:
+                        return
+                    job = next((j for j in queue if runnable(j)), None)
+                    if job:
+                        queue.remove(job)
+                        break
+                    cond.wait()
+            suite, unit, config = job
+            r = run_one(suite, unit, config)
+            with cond:
+                results[(config, suite.name, unit)] = r
+                if config == "learn":
+                    learn_left[suite.name] -= 1
+                cond.notify_all()
+                if not args.quiet:
+                    bad = sum(1 for o in r.cases.values() if o not in ("pass", "skip", "exit 0"))
+                    print(f"transparency: {config:7} {suite.name:6} {case_name(unit):28} {r.seconds:6.1f} s"
+                          f"{'' if not bad else f'  {bad} not passed'}", file=sys.stderr, flush=True)
+
+    threads = [threading.Thread(target=worker) for _ in range(args.jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     return results
 
 
@@ -431,6 +445,7 @@ def compare(suites, results, configs):
     for s in suites:
         merged = {c: {} for c in configs}
         faults = {c: collections.defaultdict(list) for c in configs}
+        context = {c: collections.defaultdict(list) for c in configs}
         detail = {c: {} for c in configs}
         recs = {c: collections.defaultdict(list) for c in configs}
         for c in configs:
@@ -442,6 +457,8 @@ def compare(suites, results, configs):
                 detail[c].update(r.detail)
                 for cid, lines in r.faults.items():
                     faults[c][cid].extend(lines)
+                for cid, lines in r.context.items():
+                    context[c][cid].extend(lines)
                 for cid, rec in r.records:
                     recs[c][cid].append(rec)
         base = merged.get("plain", {})
@@ -467,6 +484,7 @@ def compare(suites, results, configs):
                     diffs.append({"suite": s.name, "config": c, "case": cid, "plain": base.get(cid, "missing"),
                                   "got": got.get(cid, "missing"), "expected": expected,
                                   "detail": detail[c].get(cid, ""), "evidence": evidence,
+                                  "context": sorted(set(context[c].get(cid, []))),
                                   "substitutions": [f"{r.get('call')} {r.get('action')} at {r.get('site')}"
                                                     for r in subs][:5]})
             report["rows"][(s.name, c)] = (passed, failed, skipped, len(diffs),
@@ -514,6 +532,11 @@ def print_report(suites, configs, report, seconds, out):
                 continue
             nrec, acts = report["actions"][(s.name, c)]
             w(f"  {s.name:6} {c:7} {nrec:6} records: " + ", ".join(f"{k} {v}" for k, v in acts.most_common()) + "\n")
+    for c, want in (("slim", "slim_fork"), ("vfork", "vfork")):
+        if c in configs:
+            per = [(s.name, report["actions"][(s.name, c)][1].get(want, 0)) for s in suites]
+            w(f"  substitutions under {c}: {sum(n for _, n in per)} {want} ("
+              + ", ".join(f"{name} {n}" for name, n in per) + ")\n")
     w(f"\n== flaky (differ between the two plain runs, left out of the comparison): {len(report['flaky'])}\n")
     for s, cid, a, b in report["flaky"]:
         w(f"  {s}: {cid}: {a} / {b}\n")
@@ -525,6 +548,8 @@ def print_report(suites, configs, report, seconds, out):
             w(f"      {d['detail']}\n")
         for e in d["evidence"][:3]:
             w(f"      evidence: {e}\n")
+        for e in d["context"]:
+            w(f"      context: {e}\n")
         for sub in d["substitutions"]:
             w(f"      substituted: {sub}\n")
     w("\n== checks\n")
@@ -538,12 +563,12 @@ def main():
     ap.add_argument("--lib", required=True, help="libforkguard.so")
     ap.add_argument("--out", required=True, help="directory for every run's output, records and profiles")
     ap.add_argument("--long", action="store_true", help="the long form: more CPython test modules")
-    ap.add_argument("--jobs", type=int, default=4, help="units run at once (default 4)")
+    ap.add_argument("--jobs", type=int, default=6, help="units run at once (default 6: most of their time is spent waiting)")
     ap.add_argument("--suite", action="append", default=[], help="only this suite (dash, bash, make, python)")
     ap.add_argument("--config", action="append", default=[], help="only this configuration (plain always runs)")
     ap.add_argument("--module", action="append", default=[], help="only these CPython test modules")
     ap.add_argument("--bless", action="store_true", help="write expected/ from the plain run")
-    ap.add_argument("-v", "--verbose", action="store_true", help="one line per unit as it ends")
+    ap.add_argument("-q", "--quiet", action="store_true", help="no line per unit as it ends")
     args = ap.parse_args()
     args.lib = os.path.abspath(args.lib)
     if not os.path.exists(args.lib):
@@ -559,6 +584,10 @@ def main():
     for s in suites:
         if s.kind == "python" and args.module:
             s.units = [m for m in s.units if m in args.module] or args.module
+    # Every run starts with SIGINT and SIGQUIT at their defaults, however this script was started
+    # (a shell's background job has them ignored, and test_signal and test_threading notice).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
     t0 = now()
     results = run_all(suites, args, root)
     seconds = now() - t0
