@@ -448,11 +448,15 @@ def compare(suites, results, configs):
         context = {c: collections.defaultdict(list) for c in configs}
         detail = {c: {} for c in configs}
         recs = {c: collections.defaultdict(list) for c in configs}
+        bad_lines = collections.Counter()
+        seconds = collections.Counter()
         for c in configs:
             for u in s.units:
                 r = results.get((c, s.name, u))
                 if r is None:
                     continue
+                bad_lines[c] += r.bad_lines
+                seconds[c] += r.seconds
                 merged[c].update(r.cases)
                 detail[c].update(r.detail)
                 for cid, lines in r.faults.items():
@@ -496,12 +500,17 @@ def compare(suites, results, configs):
                 for rec in rl:
                     nrec += 1
                     acts[rec.get("action") or rec.get("call")] += 1
-            report["actions"][(s.name, c)] = (nrec, acts)
+            report["actions"][(s.name, c)] = (nrec, acts, bad_lines[c], seconds[c])
+            if c == "plain" and s.kind == "shell":  # a stale expected file would hide a difference
+                report["checks"].append((f"{s.name} plain: every case gives its expected output", failed == 0))
             if c not in ("plain", "plain2"):
                 bad = [d for d in diffs if not d["expected"]]
                 report["checks"].append((f"{s.name} under {c}: no unexpected difference from plain", not bad))
                 if nrec == 0 and s.units:
                     report["checks"][-1] = (f"{s.name} under {c}: no record written (was the library loaded?)", False)
+                if bad_lines[c]:
+                    report["checks"][-1] = (f"{s.name} under {c}: {bad_lines[c]} log lines are not one JSON record",
+                                            False)
     for c in ("slim", "vfork"):
         if c in configs:
             want = "slim_fork" if c == "slim" else "vfork"
@@ -525,13 +534,13 @@ def print_report(suites, configs, report, seconds, out):
                 cell += f"; {d} differ" + (f" ({d - u} expected)" if d - u else "")
             cells.append(cell)
         w(f"| {s.name} | " + " | ".join(cells) + " |\n")
-    w("\n== records and actions per suite and configuration\n")
+    w("\n== per suite and configuration: seconds (its units' sum), records and their actions\n")
     for s in suites:
         for c in configs:
-            if c in ("plain", "plain2"):
-                continue
-            nrec, acts = report["actions"][(s.name, c)]
-            w(f"  {s.name:6} {c:7} {nrec:6} records: " + ", ".join(f"{k} {v}" for k, v in acts.most_common()) + "\n")
+            nrec, acts, bad, secs = report["actions"][(s.name, c)]
+            w(f"  {s.name:6} {c:7} {secs:6.0f} s {nrec:6} records: "
+              + ", ".join(f"{k} {v}" for k, v in acts.most_common()) + (f"; {bad} lines not JSON" if bad else "")
+              + "\n")
     for c, want in (("slim", "slim_fork"), ("vfork", "vfork")):
         if c in configs:
             per = [(s.name, report["actions"][(s.name, c)][1].get(want, 0)) for s in suites]
