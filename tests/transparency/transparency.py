@@ -586,9 +586,13 @@ def main():
     if "vfork" in args.configs and "learn" not in args.configs:
         args.configs.insert(args.configs.index("vfork"), "learn")
     root = os.path.abspath(args.out)
-    if os.path.isdir(root):
+    marker = os.path.join(root, ".transparency-output")
+    if os.path.isdir(root) and os.listdir(root):
+        if not os.path.exists(marker):  # never empty a directory this script did not make
+            sys.exit(f"transparency: {root} exists and is not an earlier output of this script")
         shutil.rmtree(root)
-    os.makedirs(root)
+    os.makedirs(root, exist_ok=True)
+    open(marker, "w").close()
     suites = make_suites(args.long, set(args.suite))
     for s in suites:
         if s.kind == "python" and args.module:
