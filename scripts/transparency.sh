@@ -5,7 +5,8 @@
 # Usage: transparency.sh [--long] [--jobs N] [--suite S]... [--config C]... [--module M]... [-q]
 #   --long: also test_signal, test_threading, test_wait3, test_popen, test_pty and
 #   test_multiprocessing_fork (CI runs test_subprocess, test_os, test_posix, test_fork1, test_wait4).
-# Env: FORKGUARD_LIB (default build/libforkguard.so, built if missing),
+# Env: FORKGUARD_LIB (default build/libforkguard.so, built if missing; the records are checked
+#      by build/tests/helpers/fg_test_validate_records when it has been built),
 #      FORKGUARD_TRANSPARENCY_OUT (default build/transparency: runs, records, profiles, report.txt).
 # Last line: "transparency: N passed, N failed" (N = checks: one per suite and non-plain
 # configuration, one per mitigate configuration that its substitutions really happened).
@@ -24,4 +25,8 @@ done
 if [ -z "${FORKGUARD_LIB:-}" ] && [ ! -e "$lib" ]; then
   "$top/scripts/build.sh" forkguard_shim >&2
 fi
-exec "$python" "$top/tests/transparency/transparency.py" --lib "$lib" --out "$out" "$@"
+# The record validator (built with the tests) checks every record the runs wrote, when present.
+validator=()
+v=$top/build/tests/helpers/fg_test_validate_records
+[ -x "$v" ] && validator=(--validator "$v")
+exec "$python" "$top/tests/transparency/transparency.py" --lib "$lib" --out "$out" "${validator[@]}" "$@"

@@ -439,9 +439,23 @@ def run_all(suites, args, root):
 
 # ---------- comparison and report ----------
 
-def compare(suites, results, configs):
+def validate(validator, root, suite, config):
+    """The project's record validator (DESIGN.md's contract) over every log this suite's runs
+    wrote in this configuration: None when all hold, else its first complaints."""
+    files = []
+    for dirpath, _, names in os.walk(os.path.join(root, config, suite.name)):
+        files += [os.path.join(dirpath, n) for n in names if n.startswith("fg.") and n.endswith(".jsonl")]
+    complaints = []
+    for i in range(0, len(files), 400):
+        p = subprocess.run([validator] + sorted(files)[i:i + 400], capture_output=True, text=True)
+        if p.returncode != 0:
+            complaints += [l for l in (p.stdout + p.stderr).splitlines() if "ok:" not in l][:5]
+    return complaints or None
+
+
+def compare(suites, results, configs, validator=None, root=None):
     """Per suite and configuration: counts, differences from plain, and the check's verdict."""
-    report = {"flaky": [], "rows": {}, "differences": [], "actions": {}, "checks": []}
+    report = {"flaky": [], "rows": {}, "differences": [], "actions": {}, "checks": [], "invalid": []}
     for s in suites:
         merged = {c: {} for c in configs}
         faults = {c: collections.defaultdict(list) for c in configs}
@@ -511,6 +525,10 @@ def compare(suites, results, configs):
                 if bad_lines[c]:
                     report["checks"][-1] = (f"{s.name} under {c}: {bad_lines[c]} log lines are not one JSON record",
                                             False)
+                invalid = validate(validator, root, s, c) if validator else None
+                if invalid:
+                    report["checks"][-1] = (f"{s.name} under {c}: records break the contract (validator)", False)
+                    report["invalid"] += [f"{s.name} {c}: {l}" for l in invalid]
     for c in ("slim", "vfork"):
         if c in configs:
             want = "slim_fork" if c == "slim" else "vfork"
@@ -561,6 +579,10 @@ def print_report(suites, configs, report, seconds, out):
             w(f"      context: {e}\n")
         for sub in d["substitutions"]:
             w(f"      substituted: {sub}\n")
+    if report["invalid"]:
+        w("\n== records the validator rejects (first lines)\n")
+        for l in report["invalid"]:
+            w(f"  {l}\n")
     w("\n== checks\n")
     for text, ok in report["checks"]:
         w(f"  {'ok    ' if ok else 'FAILED'} {text}\n")
@@ -576,6 +598,7 @@ def main():
     ap.add_argument("--suite", action="append", default=[], help="only this suite (dash, bash, make, python)")
     ap.add_argument("--config", action="append", default=[], help="only this configuration (plain always runs)")
     ap.add_argument("--module", action="append", default=[], help="only these CPython test modules")
+    ap.add_argument("--validator", help="tests/helpers' fg_test_validate_records: every record is checked")
     ap.add_argument("--bless", action="store_true", help="write expected/ from the plain run")
     ap.add_argument("-q", "--quiet", action="store_true", help="no line per unit as it ends")
     args = ap.parse_args()
@@ -604,7 +627,7 @@ def main():
     t0 = now()
     results = run_all(suites, args, root)
     seconds = now() - t0
-    report = compare(suites, results, args.configs)
+    report = compare(suites, results, args.configs, args.validator, root)
     print_report(suites, args.configs, report, seconds, sys.stdout)
     with open(os.path.join(root, "report.txt"), "w") as f:
         print_report(suites, args.configs, report, seconds, f)
