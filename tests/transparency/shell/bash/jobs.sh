@@ -1,5 +1,5 @@
 # Bash job control builtins without a terminal: wait -n, wait -n -p, %jobs, kill %n, disown, $BASHPID.
-sleep 2 & s=$!; (exit 4) & wait -n; echo "wait -n: $?"; kill $s; wait $s 2>/dev/null
+sleep 10 & s=$!; (exit 4) & wait -n; echo "wait -n: $?"; kill $s; wait $s 2>/dev/null
 (exit 6) & e=$!; wait -n -p who; echo "wait -n -p: $? $(( who == e ))"
 ( sleep 5 & kill %1; wait %1; echo "kill %1: $?" ) 2>/dev/null
 sleep 0.1 & disown; echo "disowned jobs: $(jobs | wc -l)"
