@@ -51,6 +51,18 @@ namespace {
 
 // The system's page size (4, 16 or 64 KiB on ARM), set in the parent by learn_prepare().
 uintptr_t g_page = 4096;
+
+// struct rseq as the kernel writes it (cpu_id_start .. mm_cid, padded to its 32-byte alignment).
+constexpr uintptr_t kRseqAreaBytes = 32;
+
+// This thread's rseq area, registered by glibc >= 2.35 at thread pointer + __rseq_offset; 0 when
+// glibc registers none. Looked up by name so that the library still loads on older glibc.
+uintptr_t rseq_area() {
+  static const auto* offset = static_cast<const ptrdiff_t*>(dlsym(RTLD_DEFAULT, "__rseq_offset"));
+  static const auto* size = static_cast<const unsigned*>(dlsym(RTLD_DEFAULT, "__rseq_size"));
+  if (offset == nullptr || size == nullptr || *size == 0) return 0;
+  return reinterpret_cast<uintptr_t>(__builtin_thread_pointer()) + static_cast<uintptr_t>(*offset);
+}
 constexpr int kMaxRanges = 512;
 constexpr int kMaxWhite = 256;
 constexpr int kMaxSnap = 64;
@@ -290,6 +302,10 @@ void learn_prepare(const char* site, const char* profile_path, uintptr_t stack_a
   // The thread's TCB page: glibc updates fields of it on the way to exec (DESIGN.md).
   const auto tcb = reinterpret_cast<uintptr_t>(__builtin_thread_pointer()) & ~(g_page - 1);
   add_white(tcb, tcb + g_page);
+  // The kernel rewrites the thread's rseq area (cpu_id, mm_cid) whenever the child is preempted or
+  // migrated; it may lie on the page after the TCB's, so a loaded machine saw "exec 1".
+  const uintptr_t rseq = rseq_area();
+  if (rseq != 0) add_exact(rseq, rseq + kRseqAreaBytes);
   // Symbol lookups during lazy binding update the loader's per-object caches in the link maps.
   for (const link_map* lm = _r_debug.r_map; lm != nullptr; lm = lm->l_next) {
     add_exact(reinterpret_cast<uintptr_t>(lm), reinterpret_cast<uintptr_t>(lm) + 2048);

@@ -4,11 +4,14 @@
  *   worker - the child never execs: it writes to its parent over a pipe and waits for an answer;
  *   exit   - the child calls exit() (atexit handlers and stdio buffers belong to the parent);
  *   malloc - the parent holds a 256 MiB buffer (a slim fork excludes it); the child mallocs,
- *            prints through stdio and execs: its heap, stdio and TLS must all be there.
- * Usage: fg_helper_fork_cases exec|worker|exit|malloc
+ *            prints through stdio and execs: its heap, stdio and TLS must all be there;
+ *   migrate - the child moves itself to another CPU, then execs: the kernel rewrites its rseq
+ *            area on the way back to user space, which is no write of the program's.
+ * Usage: fg_helper_fork_cases exec|worker|exit|malloc|migrate
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +125,37 @@ static int run_malloc(void) {
   return 0;
 }
 
+static int run_migrate(void) {
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) < 2) {
+    printf("parent: needs two CPUs\n");
+    return 77;
+  }
+  int first = -1, second = -1;
+  for (int c = 0; c < CPU_SETSIZE && second < 0; ++c) {
+    if (!CPU_ISSET(c, &allowed)) continue;
+    if (first < 0) first = c; else second = c;
+  }
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  sched_setaffinity(0, sizeof one, &one);
+  pid_t pid = fork();
+  if (pid < 0) {
+    printf("parent: fork failed: %s\n", strerror(errno));
+    return 1;
+  }
+  if (pid == 0) {
+    CPU_ZERO(&one);
+    CPU_SET(second, &one);
+    sched_setaffinity(0, sizeof one, &one); /* returns on the other CPU: a migration */
+    execl("/bin/true", "true", (char*)NULL);
+    _exit(127);
+  }
+  report(pid);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "exec";
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -129,6 +163,7 @@ int main(int argc, char** argv) {
   if (strcmp(mode, "worker") == 0) return run_worker();
   if (strcmp(mode, "exit") == 0) return run_exit();
   if (strcmp(mode, "malloc") == 0) return run_malloc();
-  fprintf(stderr, "usage: %s exec|worker|exit|malloc\n", argv[0]);
+  if (strcmp(mode, "migrate") == 0) return run_migrate();
+  fprintf(stderr, "usage: %s exec|worker|exit|malloc|migrate\n", argv[0]);
   return 2;
 }
