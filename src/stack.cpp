@@ -57,7 +57,7 @@ bool load_unwinder() {
   void* handle = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
   void* fn = handle != nullptr ? dlsym(handle, "unw_backtrace") : nullptr;
   if (fn == nullptr) {
-    diag_warn("libunwind.so.8 is not available (install libunwind8); records carry the call site only");
+    diag_notice("libunwind.so.8 is not available (install libunwind8); records carry the call site only");
     g_unwind_state.store(kFailed, std::memory_order_release);
     return false;
   }
