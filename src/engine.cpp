@@ -245,32 +245,32 @@ void finish(Call& c, int64_t result, int err, pid_t child) {
   r.duration_us = (monotonic_ns() - c.t0_ns) / 1000;
   Advice advice;
   if (advise(c, err, advice)) r.advice = &advice;
-  // Modules named here and not yet described by this process (JSON only: what the report reads).
+  // Modules named here and not yet described by this process in this log (JSON only: what the
+  // report reads).
+  const bool describe = g_cfg.format == Format::json && !c.nested;
+  const uintptr_t site_base = c.return_address != 0 ? c.return_address - r.site_offset : 0;
   constexpr int kMaxModules = 24;
   const ModuleDesc* modules[kMaxModules];
-  int nmodules = 0;
-  if (g_cfg.format == Format::json && !c.nested) {
-    const uintptr_t site_base = c.return_address != 0 ? c.return_address - r.site_offset : 0;
-    nmodules = modules_to_describe(r, site_base, modules, kMaxModules);
-  }
-  r.modules = modules;
-  r.nmodules = nmodules;
   char notice[2 * kNoticeMax + 256];
   size_t used = 0;
   char line[PIPE_BUF];
-  int described = 0;
   bool written = false;
   // A write that found something to say about the log (reopened, fell back to stderr) writes
-  // nothing: the record is formatted again, carrying that notice.
+  // nothing: the record is formatted again, carrying that notice (and, for a new file, the
+  // module descriptions it does not hold yet).
   for (int attempt = 0; attempt < 3 && !written; ++attempt) {
+    const unsigned generation = g_sink.generation();
+    r.modules = modules;
+    r.nmodules = describe ? modules_to_describe(r, site_base, generation, modules, kMaxModules) : 0;
     used = gather_notices(notice, sizeof notice, used);
     r.notice = used > 0 ? notice : nullptr;
+    int described = 0;
     const size_t n = g_cfg.format == Format::json ? format_json(r, line, sizeof line, &described)
                                                   : format_text(r, line, sizeof line);
+    written = n > 0 && g_sink.write_record(line, n);
+    if (r.nmodules > 0) modules_done(modules, r.nmodules, described, written, r.pid, generation);
     if (n == 0) break;
-    written = g_sink.write_record(line, n);
   }
-  if (nmodules > 0) modules_done(modules, nmodules, described, written, r.pid);
 }
 
 /// Mitigate mode, and not a nested call (which touches nothing the interrupted code may hold).

@@ -45,7 +45,7 @@ namespace {
 // being filled (1) or ready (2). Zero-initialised, so it costs nothing until a record names a module.
 struct Entry {
   std::atomic<int> state;
-  // (pid << 2) | 1 while a record of that pid describing it is on its way, | 2 once written.
+  // mark_of(pid, log generation, 1) while a record describing it is on its way, (.., 2) once written.
   std::atomic<uint64_t> mark;
   ModuleDesc desc;
 };
@@ -82,7 +82,10 @@ void executable_path(char* out, size_t cap) {
   out[len] = '\0';
 }
 
-uint64_t mark_of(pid_t pid, int state) { return (static_cast<uint64_t>(pid) << 2) | static_cast<uint64_t>(state); }
+uint64_t mark_of(pid_t pid, unsigned generation, int state) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(pid)) << 32) | (uint64_t{generation & 0x3fffffffu} << 2) |
+         static_cast<uint64_t>(state);
+}
 
 struct Search {
   uintptr_t base;
@@ -158,9 +161,9 @@ Entry* entry_for(uintptr_t base, const char* name) {
 
 }  // namespace
 
-int modules_to_describe(const Record& r, uintptr_t site_base, const ModuleDesc** out, int max) {
+int modules_to_describe(const Record& r, uintptr_t site_base, unsigned generation, const ModuleDesc** out, int max) {
   int n = 0;
-  const uint64_t described = mark_of(r.pid, 2);
+  const uint64_t described = mark_of(r.pid, generation, 2);
   auto consider = [&](uintptr_t base, const char* name) {
     if (base == 0 || name == nullptr || name[0] == '\0' || std::strcmp(name, "?") == 0 || n >= max) return;
     for (int i = 0; i < n; ++i)
@@ -171,7 +174,7 @@ int modules_to_describe(const Record& r, uintptr_t site_base, const ModuleDesc**
     if (m == described) return;
     // In flight in another record of this process, or not yet described: this record describes it
     // too (a duplicate is harmless; a record naming a module before its description is not).
-    e->mark.compare_exchange_strong(m, mark_of(r.pid, 1), std::memory_order_acq_rel);
+    e->mark.compare_exchange_strong(m, mark_of(r.pid, generation, 1), std::memory_order_acq_rel);
     out[n++] = &e->desc;
   };
   for (int i = 0; i < r.nframes; ++i) consider(r.frames[i].pc - r.frames[i].offset, r.frames[i].module);
@@ -179,14 +182,14 @@ int modules_to_describe(const Record& r, uintptr_t site_base, const ModuleDesc**
   return n;
 }
 
-void modules_done(const ModuleDesc* const* mods, int n, int described, bool written, pid_t pid) {
+void modules_done(const ModuleDesc* const* mods, int n, int described, bool written, pid_t pid, unsigned generation) {
   for (int i = 0; i < n; ++i) {
     if (mods[i]->slot < 0 || mods[i]->slot >= kEntries) continue;
     Entry* e = &g_entries[mods[i]->slot];
     if (written && i < described) {
-      e->mark.store(mark_of(pid, 2), std::memory_order_release);
+      e->mark.store(mark_of(pid, generation, 2), std::memory_order_release);
     } else {
-      uint64_t in_flight = mark_of(pid, 1);
+      uint64_t in_flight = mark_of(pid, generation, 1);
       e->mark.compare_exchange_strong(in_flight, 0, std::memory_order_acq_rel);
     }
   }

@@ -88,6 +88,7 @@ void Sink::fall_back_to_stderr(const char* why) {
     msg[w.size()] = '\0';
     diag_notice(msg);  // carried by the first record on stderr, never a line of its own
   }
+  if (!fell_back_) generation_.fetch_add(1, std::memory_order_acq_rel);
   fell_back_ = true;
   kind_ = LogKind::stderr_stream;
 }
@@ -201,6 +202,7 @@ Sink::Open Sink::open_locked(pid_t me) {
     fall_back_to_stderr(errno_name(errno, scratch));
     return Open::failed;
   }
+  const FdIdentity before = id_;
   if (replace >= 0 && dup3(nfd, replace, O_CLOEXEC) == replace) {
     close(nfd);
     nfd = replace;
@@ -208,6 +210,8 @@ Sink::Open Sink::open_locked(pid_t me) {
   } else {
     nfd = adopt_high(nfd, id_);  // (a failed dup3 leaves the deleted file's number open: never reused)
   }
+  if (before.dev != 0 && (before.dev != id_.dev || before.ino != id_.ino))
+    generation_.fetch_add(1, std::memory_order_acq_rel);  // another file: what it was told is not in this one
   owner_ = me;
   fd_ = nfd;
   if (event != nullptr && note_reopen(event)) return Open::noted;

@@ -30,13 +30,14 @@ struct ModuleDesc {
 };
 
 /// The modules of `r`'s frames, and of its site (`site_base` = return address - site offset; 0
-/// when unknown), that process `r.pid` has not described yet, at most `max`, into `out`; they are
-/// marked as being described. Returns the count. Call modules_done() after the write.
-int modules_to_describe(const Record& r, uintptr_t site_base, const ModuleDesc** out, int max);
+/// when unknown), that process `r.pid` has not described yet in log `generation` (the sink's:
+/// a new file starts afresh), at most `max`, into `out`; they are marked as being described.
+/// Returns the count. Call modules_done() after the write.
+int modules_to_describe(const Record& r, uintptr_t site_base, unsigned generation, const ModuleDesc** out, int max);
 
 /// After the record with `mods` was written (`written`), of which `described` fitted: those
-/// count as described by process `pid`; the others wait for its next record.
-void modules_done(const ModuleDesc* const* mods, int n, int described, bool written, pid_t pid);
+/// count as described by process `pid` in log `generation`; the others wait for its next record.
+void modules_done(const ModuleDesc* const* mods, int n, int described, bool written, pid_t pid, unsigned generation);
 
 /// The GNU build-id in an ELF note area (a PT_NOTE segment: `len` bytes, notes aligned to
 /// `align`, 4 or 8). Copies at most `cap` bytes into `out`; returns its length, 0 when there is none.

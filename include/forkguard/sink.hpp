@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstddef>
 
 #include "forkguard/config.hpp"
@@ -33,6 +34,10 @@ class Sink {
   /// the record again (taking the notice) and calls again. A second call for the same record
   /// always returns true. Preserves errno. Safe to call from any thread and from a signal handler.
   bool write_record(const char* data, size_t len);
+  /// Changes whenever records start going to another file than before (a deleted log recreated,
+  /// the path now naming another file, the fall back to stderr): what was said once per log, such
+  /// as module descriptions, must be said again.
+  unsigned generation() const { return generation_.load(std::memory_order_acquire); }
   /// The descriptor currently used for the file sink, or -1 (for tests).
   int current_fd() const { return fd_; }
   /// The syslog socket's descriptor, or -1 (for tests).
@@ -59,6 +64,7 @@ class Sink {
   bool fell_back_ = false;
   bool noted_reopen_ = false;  ///< a closed, replaced or deleted log was reopened (said once)
   SyslogClient syslog_;
+  std::atomic<unsigned> generation_{0};
 };
 
 }  // namespace forkguard

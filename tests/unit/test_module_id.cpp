@@ -121,7 +121,7 @@ TEST_CASE("this process's modules are described with the build-id readelf finds 
   r.pid = getpid();
   REQUIRE(capture_here(r) == 3);
   const ModuleDesc* mods[24];
-  const int n = modules_to_describe(r, 0, mods, 24);
+  const int n = modules_to_describe(r, 0, 0, mods, 24);
   REQUIRE(n == 2);  // this test program and libc (two frames in the program)
   bool saw_libc = false, saw_self = false;
   const std::string exe = self_exe();
@@ -138,8 +138,8 @@ TEST_CASE("this process's modules are described with the build-id readelf finds 
   }
   CHECK(saw_libc);
   CHECK(saw_self);
-  modules_done(mods, n, n, true, r.pid);
-  CHECK(modules_to_describe(r, 0, mods, 24) == 0);  // described once per process
+  modules_done(mods, n, n, true, r.pid, 0);
+  CHECK(modules_to_describe(r, 0, 0, mods, 24) == 0);  // described once per process
 }
 
 TEST_CASE("descriptions that did not fit, or a record that was not written, are described again") {
@@ -147,23 +147,28 @@ TEST_CASE("descriptions that did not fit, or a record that was not written, are 
   r.pid = getpid();
   REQUIRE(capture_here(r) == 3);
   const ModuleDesc* mods[24];
-  int n = modules_to_describe(r, 0, mods, 24);
-  modules_done(mods, n, n, true, r.pid);  // whatever earlier tests left: now all described
+  int n = modules_to_describe(r, 0, 0, mods, 24);
+  modules_done(mods, n, n, true, r.pid, 0);  // whatever earlier tests left: now all described
   // A new image (another pid, as in a fork child) describes every module again, once.
   const pid_t child = fork();
   if (child == 0) {
     Record c = r;
     c.pid = getpid();
-    const int m = modules_to_describe(c, 0, mods, 24);
-    modules_done(mods, m, m > 0 ? m - 1 : 0, true, c.pid);  // the last did not fit
-    const int again = modules_to_describe(c, 0, mods, 24);
-    modules_done(mods, again, 0, false, c.pid);  // not written
-    const int third = modules_to_describe(c, 0, mods, 24);
+    const int m = modules_to_describe(c, 0, 0, mods, 24);
+    modules_done(mods, m, m > 0 ? m - 1 : 0, true, c.pid, 0);  // the last did not fit
+    const int again = modules_to_describe(c, 0, 0, mods, 24);
+    modules_done(mods, again, 0, false, c.pid, 0);  // not written
+    const int third = modules_to_describe(c, 0, 0, mods, 24);
     _exit(m >= 2 && again == 1 && third == 1 ? 0 : 1);
   }
   int status = 0;
   REQUIRE(waitpid(child, &status, 0) == child);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-  CHECK(modules_to_describe(r, 0, mods, 24) == 0);  // the parent's marks are its own
+  CHECK(modules_to_describe(r, 0, 0, mods, 24) == 0);  // the parent's marks are its own
+  // Another log (a deleted file recreated): everything is described again there.
+  n = modules_to_describe(r, 0, 1, mods, 24);
+  CHECK(n == 2);
+  modules_done(mods, n, n, true, r.pid, 1);
+  CHECK(modules_to_describe(r, 0, 1, mods, 24) == 0);
 }

@@ -179,8 +179,10 @@ TEST_CASE("a log file deleted while the program runs is recreated, and the next 
   sink.configure(file_config(log));
   put(sink, "a");
   const int number = sink.current_fd();
+  const unsigned generation = sink.generation();
   REQUIRE(unlink(log.c_str()) == 0);
   put(sink, "b");
+  CHECK(sink.generation() != generation);  // another file: module descriptions are written again
   CHECK(sink.current_fd() == number);  // replaced in place: another thread may be writing to it
   CHECK(slurp(log) == "b [the log file was deleted while the program ran; records go on in a newly opened " + log +
                           "]\n");
@@ -200,10 +202,12 @@ TEST_CASE("a closed log descriptor is reopened with one notice in the log, howev
   forkguard::Sink sink;
   sink.configure(file_config(log));
   put(sink, "a");
+  const unsigned generation = sink.generation();
   close(sink.current_fd());
   put(sink, "b");
   close(sink.current_fd());
   put(sink, "c");
+  CHECK(sink.generation() == generation);  // the same file, reopened: what it holds still counts
   const std::string said = err.restore();
   CHECK(slurp(log) == "a\nb [the program closed or replaced the log's descriptor; records go on in a newly opened " +
                           log + "]\nc\n");
@@ -217,7 +221,9 @@ TEST_CASE("a full device: records on stderr, the first saying why") {
   forkguard::Sink sink;
   sink.configure(file_config("/dev/full"));
   put(sink, "r1");
+  const unsigned generation = sink.generation();
   put(sink, "r2");
+  CHECK(sink.generation() == generation);
   CHECK(err.restore() == "r1 [cannot log to /dev/full (ENOSPC); records go to stderr from now on]\nr2\n");
 }
 
