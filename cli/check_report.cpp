@@ -67,6 +67,72 @@ void print_json(const nlohmann::ordered_json& j) {
 
 nlohmann::ordered_json kb_or_null(int64_t kb) { return known(kb) ? nlohmann::ordered_json(kb) : nullptr; }
 
+// "to fit", the largest mappings with resident and swapped sizes and the slim fork's part, and
+// whether what the slim fork would exclude is enough.
+void print_advice(const CheckReport& r) {
+  const Advice& a = r.advice;
+  const int mode = r.pic.vm.overcommit_memory;
+  if (a.shrink_kb > 0 && mode == 0)
+    row("to fit", fmt::format("the largest accountable mapping must shrink by {} (in mode 0 every one must be at most "
+                              "RAM + swap)", human_kb(a.shrink_kb)));
+  else if (a.shrink_kb > 0)
+    row("to fit", fmt::format("the charge must shrink by {} (committed + charge must stay below the commit limit "
+                              "minus the reserves)", human_kb(a.shrink_kb)));
+  else if (a.shrink_kb == 0)
+    row("to fit", "nothing must shrink: a fork fits now");
+  else
+    row("to fit", "unknown (the commit figures could not be read)");
+  if (a.ntop > 0) {
+    fmt::print("largest accountable mappings:\n");
+    fmt::print("  {:>10}  {:>10}  {:>10}  {:<4}  {:<27}  {}\n", "SIZE", "RESIDENT", "SWAPPED", "SLIM", "ADDRESS", "PATH");
+    for (int i = 0; i < a.ntop; ++i) {
+      const MappingAdvice& m = a.top[i];
+      fmt::print("  {:>10}  {:>10}  {:>10}  {:<4}  {:<27}  {}\n", human_kb(m.size_kb), human_kb(m.rss_kb),
+                 human_kb(m.swap_kb), m.slim ? "yes" : "no", fmt::format("{:x}-{:x}", m.start, m.end), m.path);
+    }
+  }
+  std::string slim = fmt::format("would exclude {} in {} mapping{} (never written: nothing resident or swapped; at "
+                                 "least FORKGUARD_SLIM_MIN {})",
+                                 human_kb(a.slim_kb), a.slim_mappings, a.slim_mappings == 1 ? "" : "s",
+                                 human_kb(r.slim_min_kb));
+  if (a.shrink_kb == 0) {
+    row("slim fork", slim + "; not needed now");
+    return;
+  }
+  switch (a.slim.verdict) {
+    case Verdict::ok: slim += ": enough, a slim fork of it now would be allowed"; break;
+    case Verdict::refuse:
+      slim += fmt::format(": not enough, still short by {}", human_kb(mode == 2 ? r.pic.inputs.page_kb - a.slim.margin_kb
+                                                                                  : -a.slim.margin_kb));
+      break;
+    case Verdict::unknown: slim += ": cannot tell whether that is enough"; break;
+  }
+  row("slim fork", slim);
+}
+
+nlohmann::ordered_json advice_json(const CheckReport& r) {
+  const Advice& a = r.advice;
+  nlohmann::ordered_json maps = nlohmann::ordered_json::array();
+  for (int i = 0; i < a.ntop; ++i) {
+    const MappingAdvice& m = a.top[i];
+    maps.push_back({{"start", fmt::format("0x{:x}", m.start)},
+                    {"end", fmt::format("0x{:x}", m.end)},
+                    {"size_kb", m.size_kb},
+                    {"rss_kb", kb_or_null(m.rss_kb)},
+                    {"swap_kb", kb_or_null(m.swap_kb)},
+                    {"path", m.path},
+                    {"slim", m.slim}});
+  }
+  nlohmann::ordered_json j;
+  j["shrink_kb"] = kb_or_null(a.shrink_kb);
+  j["slim_min_kb"] = r.slim_min_kb;
+  j["slim_excludes_kb"] = a.slim_kb;
+  j["slim_mappings"] = a.slim_mappings;
+  j["slim_enough"] = a.slim.verdict == Verdict::unknown ? nullptr : nlohmann::ordered_json(a.enough());
+  j["mappings"] = maps;
+  return j;
+}
+
 }  // namespace
 
 bool CheckReport::exact() const { return pic.used_smaps || pic.vm.overcommit_memory == 1; }
@@ -107,7 +173,9 @@ void print_check_text(const CheckReport& r) {
                               p.vm.overcommit_memory == 2 ? "" : "; only mode 2 uses them"));
   row("verdict", verdict_sentence(r));
   if (p.verdict.why && *p.verdict.why) row("", p.verdict.why);
-  if (p.used_smaps && p.smaps.ntop > 0) {
+  if (r.have_advice) {
+    print_advice(r);
+  } else if (p.used_smaps && p.smaps.ntop > 0) {
     fmt::print("largest accountable mappings:\n");
     for (int i = 0; i < p.smaps.ntop; ++i) {
       const MappingSummary& m = p.smaps.top[i];
@@ -163,6 +231,7 @@ void print_check_json(const CheckReport& r) {
     }
   }
   j["mappings"] = maps;
+  if (r.have_advice) j["advice"] = advice_json(r);
   print_json(j);
 }
 

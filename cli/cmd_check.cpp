@@ -76,6 +76,9 @@ void gather(CheckReport& r) {
     return;
   }
   r.estimate_kb = estimate_charge_kb(r.pic.status);
+  // The same walk again with each mapping's Rss and Swap: what must shrink, what a slim fork excludes.
+  if (r.pic.used_smaps)
+    r.have_advice = advise_from_smaps(proc_path(r.pid, "smaps").c_str(), r.pic.inputs, r.slim_min_kb, r.advice) == 0;
   if (!r.pic.used_smaps) {
     r.smaps_errno = smaps_open_errno(r.pid);
     if (r.smaps_errno == 0) r.smaps_errno = r.pic.read_errno ? r.pic.read_errno : EIO;
@@ -102,6 +105,9 @@ CLI::App* add_check_command(CLI::App& app, CheckArgs& args) {
       ->capture_default_str();
   cmd->footer(
       "Reads /proc/PID/status, /proc/PID/smaps (the exact charge), /proc/meminfo and /proc/sys/vm.\n"
+      "Says by how much the charge must shrink for a fork to fit, lists the largest accountable mappings with\n"
+      "their resident and swapped sizes, and which of them a slim fork would exclude (never written: nothing\n"
+      "resident or swapped, at least FORKGUARD_SLIM_MIN as set here) and whether that is enough.\n"
       "Exit status: 0 a fork would be allowed, 1 it would be refused, 2 error or cannot tell.\n"
       "With --all: 0 no process would be refused, 1 at least one would, 2 error. Processes it may not read are\n"
       "counted and said; they do not make it fail.");
@@ -125,6 +131,9 @@ int check_command(const CheckArgs& args) {
   } else {
     fail(r, "\"" + args.pid + "\" is not a process id (a positive whole number)");
   }
+  // FORKGUARD_SLIM_MIN as set here (a bad value warns and keeps the default, as in the library).
+  r.slim_min_kb = parse_config(nullptr, nullptr, false, [](const char* m, void*) { spdlog::warn("{}", m); }, nullptr)
+                      .slim_min_kb;
   if (r.error.empty()) gather(r);
   if (args.json)
     print_check_json(r);

@@ -4,6 +4,8 @@
 #   refused       the demo, holding a mapping larger than RAM + swap, is listed REFUSE (smaps), exit 1
 #   unprivileged  as nobody the same process is judged by the estimate, and the count is said
 #   usage         --all with a pid, a bad --margin: exit 2; the summary line always comes
+#   advice        `check PID` of the same process: by how much to shrink, its untouched mapping listed
+#                 with nothing resident or swapped as one a slim fork excludes, and that this is enough
 # The holder: the demo under `forkguard run --mode mitigate`, whose slim fork lets it run
 # `sleep` and wait while it keeps its mapping. Exit 77 = skipped (overcommit mode 1, ulimit -v).
 set -euo pipefail
@@ -52,6 +54,23 @@ refused)
   # The single-process check agrees.
   set +e; "$fg" check "$holder" >/dev/null 2>&1; one=$?; set -e
   [ "$one" -eq 1 ] || fail "forkguard check $holder exited $one, want 1"
+  ;;
+advice)
+  start_holder
+  set +e
+  "$fg" check "$holder" >"$tmp/out" 2>"$tmp/err"; rc=$?
+  FORKGUARD_SLIM_MIN=1M "$fg" check --json "$holder" >"$tmp/json" 2>/dev/null; jrc=$?
+  set -e
+  cat "$tmp/out"
+  [ "$rc" -eq 1 ] && [ "$jrc" -eq 1 ] || fail "exit $rc/$jrc, want 1 (refused)"
+  has "$tmp/out" '^to fit +the largest accountable mapping must shrink by [0-9.]+ [KMG]iB'
+  has "$tmp/out" '^ +SIZE +RESIDENT +SWAPPED +SLIM +ADDRESS +PATH$'
+  # The demo's cache: the largest mapping, never written, excluded by a slim fork.
+  sed -n '/^ *SIZE /{n;p}' "$tmp/out" >"$tmp/first"
+  has "$tmp/first" '^ +[0-9.]+ GiB +0 KiB +0 KiB +yes +[0-9a-f]+-[0-9a-f]+ +\[anon\]$'
+  has "$tmp/out" '^slim fork +would exclude [0-9.]+ GiB in [1-9][0-9]* mappings? \(never written: nothing resident or swapped; at least FORKGUARD_SLIM_MIN 64.0 MiB\): enough'
+  has "$tmp/json" '"advice":\{"shrink_kb":[1-9][0-9]*,"slim_min_kb":1024,"slim_excludes_kb":[1-9][0-9]*,"slim_mappings":[1-9][0-9]*,"slim_enough":true,"mappings":\[\{'
+  has "$tmp/json" '"rss_kb":0,"swap_kb":0,"path":"\[anon\]","slim":true'
   ;;
 unprivileged)
   [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null || { echo "SKIP: needs root and setpriv to become nobody"; exit 77; }
