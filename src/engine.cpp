@@ -226,10 +226,13 @@ size_t gather_notices(char* out, size_t cap, size_t used) {
   return diag_take_notices(out, cap, used);
 }
 
-/// A refused call (ENOMEM, or refused by the library): what would make it fit, from smaps.
-bool advise(const Call& c, int err, Advice& a) {
+/// A refused call (ENOMEM, or refused by the library): what would make it fit, from smaps. Not on
+/// an alternate signal stack: the walk's buffers (about 6 KiB) could overflow a small one.
+__attribute__((noinline)) bool advise(const Call& c, int err, Advice& a) {
   const Record& r = c.rec;
   if (c.nested || !r.charged || (err != ENOMEM && r.action != Action::refused)) return false;
+  stack_t ss{};
+  if (sigaltstack(nullptr, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) != 0) return false;
   char path[64];
   FixedWriter w(path, sizeof path - 1);
   w.put("/proc/self/smaps");

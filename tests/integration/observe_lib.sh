@@ -66,7 +66,7 @@ fg_stderr_is_the_programs() {
   [ -n "$preload" ] && [ -n "$log" ] && [ "$log" != stderr ] && [ "$log" != syslog ] && [ "$mode" != off ] || return 0
   local pattern=${log//%p/*} f found=""
   for f in $pattern; do
-    [ -f "$f" ] && found=$f && break
+    [ -f "$f" ] && [ ! -L "$f" ] && found=$f && break  # a symlink is never followed: not the log
   done
   [ -n "$found" ] || return 0
   local said

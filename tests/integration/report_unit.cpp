@@ -251,7 +251,7 @@ TEST_CASE("a file's identity: build id as readelf says, or size and mtime withou
   CHECK_FALSE(file_identity(std::string(FG_RECORD_FIXTURES) + "/fleet_observe.jsonl", got));  // not ELF
 }
 
-TEST_CASE("the file that ran: the recorded path, then --path, then the build-id debug directory; never another") {
+TEST_CASE("the file that ran: the recorded path, then --path, then the build-id debug directory, never another") {
   const std::string exe = self_exe();
   ModuleIdentity want;
   want.name = "fg_report_unit";
@@ -287,7 +287,7 @@ TEST_CASE("the file that ran: the recorded path, then --path, then the build-id 
   CHECK_FALSE(address_for(std::string(FG_RECORD_FIXTURES) + "/fleet_observe.jsonl", 0x10, addr));
 }
 
-TEST_CASE("frames get the identity described for the same pid and exe in the same file; an exec starts afresh") {
+TEST_CASE("frames get the identity described for the same pid and exe in the same file, and an exec starts afresh") {
   const std::string head = R"({"ts":"2026-11-28T17:15:56Z","call":"fork","verdict":"ok","action":"passthrough",)"
                            R"("result":9,"site":"app+0x10",)";
   const std::string stack = R"("stack":[{"module":"app","offset":"0x10","symbol":""},{"module":"libx.so","offset":"0x20","symbol":""}])";
@@ -319,7 +319,7 @@ TEST_CASE("frames get the identity described for the same pid and exe in the sam
   CHECK(id(6, 1) == "size 5, mtime 6");
 }
 
-TEST_CASE("the call's own verdict ranks it: an uncharged spawn is neither rescued nor near; fork_verdict is counted") {
+TEST_CASE("the call's own verdict ranks it: an uncharged spawn is neither rescued nor near, fork_verdict is counted") {
   auto mk = [](const std::string& call, const std::string& site, const std::string& verdict, const std::string& fork_verdict,
                bool charged, const std::string& action) {
     std::string rec = R"({"ts":"2026-11-28T17:15:56Z","pid":3,"exe":"/x/app","call":")" + call + R"(","command":"true",)";

@@ -62,7 +62,7 @@ TEST_CASE("the slim fork's rule: accountable anonymous private writable, at leas
   CHECK_FALSE(slim_would_exclude(dontfork, 0, 0, kMin));
 }
 
-TEST_CASE("mode 0: the largest mapping must shrink below RAM + swap; an untouched one is enough to exclude") {
+TEST_CASE("mode 0: the largest mapping must shrink below RAM + swap, and an untouched one is enough to exclude") {
   const int64_t ram_swap = 24 * kGiB;
   Advice a;
   advice_add(a, anon(0x10000, 512), 512, 0, kMin);                     // small data, written

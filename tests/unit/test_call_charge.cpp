@@ -12,7 +12,7 @@ using forkguard::LibcVersion;
 using forkguard::parse_libc_version;
 using forkguard::SpawnShape;
 
-TEST_CASE("gnu_get_libc_version texts parse; no function means not glibc") {
+TEST_CASE("gnu_get_libc_version texts parse, and no function means not glibc") {
   const LibcVersion v236 = parse_libc_version("2.36");
   CHECK(v236.glibc);
   CHECK(v236.major == 2);
@@ -32,7 +32,7 @@ TEST_CASE("the running libc is this machine's glibc") {
   CHECK(v.at_least(2, 29));
 }
 
-TEST_CASE("fork, _Fork and daemon are always charged; vfork never") {
+TEST_CASE("fork, _Fork and daemon are always charged, vfork never") {
   for (const char* text : {"2.17", "2.28", "2.36", static_cast<const char*>(nullptr)}) {
     const LibcVersion v = parse_libc_version(text);
     CHECK(call_is_charged(CallKind::fork, v));

@@ -19,7 +19,7 @@ std::string take(size_t cap = 4096) {
 }
 }  // namespace
 
-TEST_CASE("notices are taken once, joined by '; '") {
+TEST_CASE("notices are taken once, joined by a semicolon and a space") {
   take();
   CHECK(take().empty());
   diag_notice("first");

@@ -97,7 +97,7 @@ int capture_here(Record& r) {
 
 }  // namespace
 
-TEST_CASE("the GNU build-id is found among other notes, 4- or 8-aligned; garbage gives none") {
+TEST_CASE("the GNU build-id is found among other notes, 4- or 8-aligned, and garbage gives none") {
   const std::vector<unsigned char> id = {0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04, 0x05};
   for (size_t align : {size_t{4}, size_t{8}}) {
     std::vector<unsigned char> notes;

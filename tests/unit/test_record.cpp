@@ -257,7 +257,7 @@ TEST_CASE("a refused record's advice: shrink, largest mappings with resident and
                   "fork would exclude 24.0 GiB in 1 mapping: enough") != std::string::npos);
 }
 
-TEST_CASE("module descriptions follow the stack, as many as fit; the rest wait, and the record is not cut") {
+TEST_CASE("module descriptions follow the stack, as many as fit, the rest wait, and the record is not cut") {
   forkguard::ModuleDesc with_id, without_id;
   with_id.name = "libc.so.6";
   with_id.path = "/usr/lib/x86_64-linux-gnu/libc.so.6";
