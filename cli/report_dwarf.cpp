@@ -67,17 +67,44 @@ DwarfFile::~DwarfFile() {
 
 bool DwarfFile::ok() const { return s_->mod != nullptr; }
 
+namespace {
+
+// The compilation unit holding `addr` (a DWARF address): through the aranges when the file has
+// them, else by asking each unit (clang, for one, writes no .debug_aranges).
+bool unit_at(Dwfl_Module* mod, Dwarf* dw, Dwarf_Addr dwfl_addr, Dwarf_Addr addr, Dwarf_Die& out) {
+  Dwarf_Addr bias = 0;
+  if (Dwarf_Die* cu = dwfl_module_addrdie(mod, dwfl_addr, &bias)) {
+    out = *cu;
+    return true;
+  }
+  if (dw == nullptr) return false;
+  Dwarf_CU* cu = nullptr;
+  Dwarf_Die die;
+  uint8_t unit_type = 0;
+  while (dwarf_get_units(dw, cu, &cu, nullptr, &unit_type, &die, nullptr) == 0) {
+    if (dwarf_haspc(&die, addr) > 0) {
+      out = die;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 Resolved DwarfFile::resolve(uint64_t elf_addr) const {
   Resolved r;
   if (s_->mod == nullptr) return r;
   const Dwarf_Addr addr = elf_addr + s_->bias;
+  Dwarf_Addr dw_bias = 0;
+  Dwarf* dw = dwfl_module_getdwarf(s_->mod, &dw_bias);
+  Dwarf_Die cu;
+  const bool have_cu = unit_at(s_->mod, dw, addr, addr - dw_bias, cu);
   // The DWARF scopes at the address: innermost first; an inlined call's name, then its function.
   std::string inlined, function;
-  Dwarf_Addr cu_bias = 0;
-  Dwarf_Die* cu = dwfl_module_addrdie(s_->mod, addr, &cu_bias);
-  if (cu != nullptr) {
+  if (have_cu) {
     Dwarf_Die* scopes = nullptr;
-    const int n = dwarf_getscopes(cu, addr - cu_bias, &scopes);
+    const int n = dwarf_getscopes(&cu, addr - dw_bias, &scopes);
     for (int i = 0; i < n; ++i) {
       const int tag = dwarf_tag(&scopes[i]);
       if (tag == DW_TAG_inlined_subroutine && inlined.empty()) inlined = die_name(&scopes[i]);
@@ -94,12 +121,14 @@ Resolved DwarfFile::resolve(uint64_t elf_addr) const {
     function = demangle(dwfl_module_addrinfo(s_->mod, addr, &off, &sym, nullptr, nullptr, nullptr));
   }
   r.function = inlined.empty() || function.empty() ? function : inlined + " (inlined into " + function + ")";
-  if (Dwfl_Line* line = dwfl_module_getsrc(s_->mod, addr)) {
+  if (Dwarf_Line* line = have_cu ? dwarf_getsrc_die(&cu, addr - dw_bias) : nullptr) {
     int lineno = 0;
-    const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr);
+    const char* file = dwarf_linesrc(line, nullptr, nullptr);
+    dwarf_lineno(line, &lineno);
     if (file != nullptr && lineno > 0) {
       std::string where = file;
-      const char* dir = dwfl_line_comp_dir(line);  // a relative name is relative to the compilation's directory
+      Dwarf_Attribute attr;  // a relative name is relative to the compilation's directory
+      const char* dir = dwarf_formstring(dwarf_attr(&cu, DW_AT_comp_dir, &attr));
       if (where[0] != '/' && dir != nullptr && dir[0] != '\0') where = std::string(dir) + "/" + where;
       r.location = where + ":" + std::to_string(lineno);
     }

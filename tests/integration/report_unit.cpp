@@ -16,6 +16,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <dlfcn.h>
+
+#include "report_dwarf.hpp"
 #include "report_model.hpp"
 #include "report_render.hpp"
 #include "report_symbolize.hpp"
@@ -221,6 +224,30 @@ std::string self_exe() {
 }
 
 }  // namespace
+
+// A function with internal linkage: dladdr cannot name it, the symbol table and the DWARF can.
+static __attribute__((noinline)) int static_probe_for_symbols(int x) {
+  asm volatile("" ::: "memory");
+  return x * 3 + 1;
+}
+
+TEST_CASE("elfutils names a static function and its file:line in the very file that ran") {
+  CHECK(static_probe_for_symbols(1) == 4);
+  Dl_info info{};
+  const auto fn = reinterpret_cast<uintptr_t>(&static_probe_for_symbols);
+  REQUIRE(dladdr(reinterpret_cast<void*>(fn), &info) != 0);
+  const uint64_t offset = fn - reinterpret_cast<uintptr_t>(info.dli_fbase) + 4;  // inside it, as a return address would be
+  uint64_t addr = 0;
+  REQUIRE(address_for(self_exe(), offset, addr));
+  DwarfFile file(self_exe());
+  REQUIRE(file.ok());
+  const Resolved r = file.resolve(addr);
+  CHECK(r.function.find("static_probe_for_symbols") != std::string::npos);
+  CHECK(r.location.find("report_unit.cpp:") != std::string::npos);
+  std::string hex;
+  REQUIRE(elf_build_id(self_exe(), hex));
+  CHECK(hex == readelf_build_id(self_exe()));
+}
 
 TEST_CASE("a file's identity: build id as readelf says, or size and mtime without one") {
   const std::string exe = self_exe();
