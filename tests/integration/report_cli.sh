@@ -22,6 +22,8 @@ live)
   demo_rc=$?
   set -e
   ls "$tmp"/r.*.jsonl >/dev/null 2>&1 || fail "no record written"
+  # With a log file the demo's output is its own: no line of the library's (notices are in records).
+  ! grep -qE '^forkguard: |^\{"ts":' "$tmp/demo.out" || fail "the library wrote to the demo's stdout/stderr: $(cat "$tmp/demo.out")"
   "$fg" report "$tmp"/r.*.jsonl >"$tmp/out" 2>"$tmp/err" || fail "report exited $?"
   has "$tmp/out" 'forkguard-demo\+0x[0-9a-f]+ +fork'
   if [ "$demo_rc" -eq 1 ]; then  # the kernel refused the demo's fork: it must head the table

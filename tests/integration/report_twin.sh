@@ -23,7 +23,8 @@ cp "$lib_a" "$tmp/lib/libfg_twin.so"
 cp "$lib_a" "$tmp/a/" && cp "$lib_b" "$tmp/b/"
 
 env -u FORKGUARD_MODE LD_PRELOAD="$shim" FORKGUARD_FORMAT=json FORKGUARD_LOG="$tmp/r.jsonl" \
-  "$helper" "$tmp/lib/libfg_twin.so" >"$tmp/out" || fail "the helper failed: $(cat "$tmp/out")"
+  "$helper" "$tmp/lib/libfg_twin.so" >"$tmp/out" 2>"$tmp/err" || fail "the helper failed: $(cat "$tmp/out" "$tmp/err")"
+[ ! -s "$tmp/err" ] || fail "with a log file, something was written to the program's stderr: $(cat "$tmp/err")"
 grep -qx 'twin: status 0' "$tmp/out" || fail "the helper's child did not exit 0"
 "$validator" --expect-modules-described "$tmp/r.jsonl" || fail "records are not valid"
 grep -q "\"name\":\"libfg_twin.so\",\"path\":\"$tmp/lib/libfg_twin.so\",\"build_id\":\"$(id_of "$lib_a")\"" "$tmp/r.jsonl" ||

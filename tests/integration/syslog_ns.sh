@@ -53,6 +53,8 @@ listener)
   [ -e "$tmp/ready" ] || fail "the listener did not bind /dev/log"
   "$fg" run --json --log syslog -- "$host" "$tmp/owned" >"$tmp/out1" 2>"$tmp/err1" || fail "host (json) exited $?"
   "$fg" run --log syslog -- "$host" "$tmp/owned2" >"$tmp/out2" 2>"$tmp/err2" || fail "host (text) exited $?"
+  # With syslog listening, the program's stderr holds nothing of the library's.
+  [ ! -s "$tmp/err1" ] && [ ! -s "$tmp/err2" ] || fail "with syslog, the library wrote to stderr: $(cat "$tmp/err1" "$tmp/err2")"
   "$fg" run --json --log "$tmp/file.jsonl" -- "$host" "$tmp/owned3" >/dev/null 2>&1 || fail "host (file) exited $?"
   sleep 0.3
   kill "$lpid"; wait "$lpid" 2>/dev/null || true; lpid=
