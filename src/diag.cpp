@@ -60,6 +60,9 @@ size_t diag_take_notices(char* out, size_t cap, size_t used) {
   if (cap == 0) return 0;
   if (used >= cap) used = cap - 1;
   for (NoticeSlot& s : g_notices) {
+    // Read first: x86's compare-exchange writes even when it fails, and a fork's record comes right
+    // after the fork, when writing the board's page would cost the parent a copy-on-write fault.
+    if (s.state.load(std::memory_order_relaxed) != 2) continue;
     int expected = 2;
     if (!s.state.compare_exchange_strong(expected, 1, std::memory_order_acquire)) continue;
     const size_t len = std::strlen(s.text);

@@ -213,7 +213,9 @@ void begin(Call& c, const Guard& guard, CallKind kind, uintptr_t return_address,
 
 // What the notice board holds for this record, after what only the engine counts.
 size_t gather_notices(char* out, size_t cap, size_t used) {
-  const unsigned unrecorded = g_short_stack_calls.exchange(0, std::memory_order_relaxed);
+  // Read first: an exchange writes, and this page is shared copy-on-write with the child just made.
+  const unsigned unrecorded =
+      g_short_stack_calls.load(std::memory_order_relaxed) != 0 ? g_short_stack_calls.exchange(0) : 0;
   if (unrecorded > 0 && used == 0) {
     FixedWriter w(out, cap - 1);
     w.put_int(unrecorded);
@@ -228,9 +230,11 @@ size_t gather_notices(char* out, size_t cap, size_t used) {
 
 /// A refused call (ENOMEM, or refused by the library): what would make it fit, from smaps. Not on
 /// an alternate signal stack: the walk's buffers (about 6 KiB) could overflow a small one.
-__attribute__((noinline)) bool advise(const Call& c, int err, Advice& a) {
-  const Record& r = c.rec;
-  if (c.nested || !r.charged || (err != ENOMEM && r.action != Action::refused)) return false;
+bool refused_call(const Call& c, int err) {
+  return !c.nested && c.rec.charged && (err == ENOMEM || c.rec.action == Action::refused);
+}
+
+__attribute__((noinline)) bool advise(const Call& c, Advice& a) {
   stack_t ss{};
   if (sigaltstack(nullptr, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) != 0) return false;
   char path[64];
@@ -246,8 +250,13 @@ void finish(Call& c, int64_t result, int err, pid_t child) {
   r.err = err;
   r.child_pid = child;
   r.duration_us = (monotonic_ns() - c.t0_ns) / 1000;
-  Advice advice;
-  if (advise(c, err, advice)) r.advice = &advice;
+  // Constructed only for a refused call: its 700 bytes, written after a fork, would cost the parent
+  // copy-on-write faults on stack pages the child shares.
+  alignas(Advice) unsigned char advice_space[sizeof(Advice)];
+  if (refused_call(c, err)) {
+    Advice* advice = new (advice_space) Advice();
+    if (advise(c, *advice)) r.advice = advice;
+  }
   // Modules named here and not yet described by this process in this log (JSON only: what the
   // report reads).
   const bool describe = g_cfg.format == Format::json && !c.nested;
