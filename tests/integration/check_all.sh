@@ -34,6 +34,8 @@ start_holder() {
   child=$(sed -nE 's/.*"child_pid":([0-9]+).*/\1/p' "$tmp/hold.jsonl" | head -1)
   grep -q '"action":"slim_fork"' "$tmp/hold.jsonl" || { cat "$tmp/hold.jsonl" >&2; fail "the demo's fork was not slim"; }
   [ -n "$child" ] || fail "no child pid in the demo's record"
+  # With a log file the demo's stdout and stderr hold nothing of the library's (issue #10 section 2).
+  ! grep -qE '^forkguard: |^\{"ts":' "$tmp/hold.out" || fail "the library wrote to the demo's output: $(cat "$tmp/hold.out")"
 }
 
 case $case_name in
