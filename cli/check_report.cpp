@@ -68,7 +68,7 @@ void print_json(const nlohmann::ordered_json& j) {
 nlohmann::ordered_json kb_or_null(int64_t kb) { return known(kb) ? nlohmann::ordered_json(kb) : nullptr; }
 
 // "to fit", the largest mappings with resident and swapped sizes and the slim fork's part, and
-// whether what the slim fork would exclude is enough.
+// whether what the slim fork would leave out is enough.
 void print_advice(const CheckReport& r) {
   const Advice& a = r.advice;
   const int mode = r.pic.vm.overcommit_memory;
@@ -84,17 +84,31 @@ void print_advice(const CheckReport& r) {
     row("to fit", "unknown (the commit figures could not be read)");
   if (a.ntop > 0) {
     fmt::print("largest accountable mappings:\n");
-    fmt::print("  {:>10}  {:>10}  {:>10}  {:<4}  {:<27}  {}\n", "SIZE", "RESIDENT", "SWAPPED", "SLIM", "ADDRESS", "PATH");
+    fmt::print("  {:>10}  {:>10}  {:>10}  {:<24}  {:<27}  {}\n", "SIZE", "RESIDENT", "SWAPPED", "SLIM FORK LEAVES OUT",
+               "ADDRESS", "PATH");
     for (int i = 0; i < a.ntop; ++i) {
       const MappingAdvice& m = a.top[i];
-      fmt::print("  {:>10}  {:>10}  {:>10}  {:<4}  {:<27}  {}\n", human_kb(m.size_kb), human_kb(m.rss_kb),
-                 human_kb(m.swap_kb), m.slim ? "yes" : "no", fmt::format("{:x}-{:x}", m.start, m.end), m.path);
+      std::string out = "-";
+      if (m.slim_kb > 0 && m.slim_kb == m.size_kb && m.slim_written_kb == 0)
+        out = "all (never written)";
+      else if (m.slim_written_kb > 0)
+        out = fmt::format("{} ({} written)", human_kb(m.slim_kb), human_kb(m.slim_written_kb));
+      else if (m.slim_kb > 0)
+        out = human_kb(m.slim_kb) + " never written";
+      fmt::print("  {:>10}  {:>10}  {:>10}  {:<24}  {:<27}  {}\n", human_kb(m.size_kb), human_kb(m.rss_kb),
+                 human_kb(m.swap_kb), out, fmt::format("{:x}-{:x}", m.start, m.end), m.path);
     }
   }
-  std::string slim = fmt::format("would exclude {} in {} mapping{} (never written: nothing resident or swapped; at "
-                                 "least FORKGUARD_SLIM_MIN {})",
-                                 human_kb(a.slim_kb), a.slim_mappings, a.slim_mappings == 1 ? "" : "s",
-                                 human_kb(r.slim_min_kb));
+  std::string slim = fmt::format("would leave out {} in {} mapping{}", human_kb(a.slim_kb), a.slim_mappings,
+                                 a.slim_mappings == 1 ? "" : "s");
+  const int64_t never_written = a.slim_kb - a.slim_written_kb;
+  slim += fmt::format(": {} never written (nothing resident or swapped, in mappings or runs of at least "
+                      "FORKGUARD_SLIM_MIN {}; the child gets zeros there)",
+                      human_kb(never_written), human_kb(r.slim_min_kb));
+  if (a.slim_written_kb > 0)
+    slim += fmt::format(" and {} written, largest first, because {} (the child has nothing there)",
+                        human_kb(a.slim_written_kb), a.slim_written_rule != nullptr ? a.slim_written_rule : "the rule refused");
+  if (a.slim_partial) slim += " (the process has more than the advice follows: a slim fork may leave out more)";
   if (a.shrink_kb == 0) {
     row("slim fork", slim + "; not needed now");
     return;
@@ -121,14 +135,18 @@ nlohmann::ordered_json advice_json(const CheckReport& r) {
                     {"rss_kb", kb_or_null(m.rss_kb)},
                     {"swap_kb", kb_or_null(m.swap_kb)},
                     {"path", m.path},
-                    {"slim", m.slim}});
+                    {"slim_kb", m.slim_kb},
+                    {"slim_written_kb", m.slim_written_kb}});
   }
   nlohmann::ordered_json j;
   j["shrink_kb"] = kb_or_null(a.shrink_kb);
   j["slim_min_kb"] = r.slim_min_kb;
   j["slim_excludes_kb"] = a.slim_kb;
+  j["slim_written_kb"] = a.slim_written_kb;
   j["slim_mappings"] = a.slim_mappings;
   j["slim_enough"] = a.slim.verdict == Verdict::unknown ? nullptr : nlohmann::ordered_json(a.enough());
+  if (a.slim_written_rule != nullptr) j["slim_written_rule"] = a.slim_written_rule;
+  j["slim_partial"] = a.slim_partial;
   j["mappings"] = maps;
   return j;
 }

@@ -231,6 +231,7 @@ void read_records(std::istream& in, const std::string& name, ReadResult& out) {
     if (adv != j.end() && adv->is_object()) {
       r.shrink_kb = opt_int(*adv, "shrink_kb");
       r.slim_excludes_kb = opt_int(*adv, "slim_excludes_kb");
+      r.slim_written_kb = opt_int(*adv, "slim_written_kb");
       auto enough = adv->find("slim_enough");
       if (enough != adv->end() && enough->is_boolean()) r.slim_enough = enough->get<bool>();
     }
@@ -302,6 +303,7 @@ std::vector<SiteSummary> summarize(const std::vector<Rec>& records, int near_pct
       s.shrink_kb = r.shrink_kb;
       s.slim_enough = r.slim_enough;
       s.slim_excludes_kb = r.slim_excludes_kb;
+      s.slim_written_kb = r.slim_written_kb;
     }
     if (r.near_miss(near_pct)) ++s.near;
     if (r.substituted()) ++s.substitutions[r.action];

@@ -47,6 +47,7 @@ struct Rec {
   bool charged = true;       ///< the kernel charges this call (older records: all but vfork and posix_spawn)
   std::string notice;        ///< what the library said besides the record
   std::optional<int64_t> shrink_kb, slim_excludes_kb;  ///< a refused call's advice
+  std::optional<int64_t> slim_written_kb;  ///< of what a slim fork leaves out, the written part
   std::optional<bool> slim_enough;
   std::optional<int64_t> vm_size_kb, charge_kb, commit_limit_kb, committed_as_kb, headroom_kb, margin_kb,
       allowed_kb, largest_vma_kb, result, duration_us;
@@ -123,6 +124,7 @@ struct SiteSummary {
   std::optional<int64_t> shrink_kb;   ///< the latest refused call's advice: by how much to shrink
   std::optional<bool> slim_enough;    ///< ... and whether a slim fork's exclusions would be enough
   std::optional<int64_t> slim_excludes_kb;
+  std::optional<int64_t> slim_written_kb;
   /// "refused", "rescued" (predicted refusal, substituted), "failed", "near" or "".
   std::string attention() const;
 };

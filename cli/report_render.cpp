@@ -157,8 +157,11 @@ void render_table(std::ostream& out, const ReportInput& in) {
                             s.fork_refuse == 1 ? "" : "s");
     out << detail << "\n";
     if (s.shrink_kb)
-      out << fmt::format("    advice (latest refusal): shrink by {}; a slim fork would exclude {}: {}\n",
+      out << fmt::format("    advice (latest refusal): shrink by {}; a slim fork would leave out {}{}: {}\n",
                          cli::human_kb(*s.shrink_kb), kb_text(s.slim_excludes_kb),
+                         s.slim_written_kb.value_or(0) > 0
+                             ? fmt::format(" ({} of it written)", cli::human_kb(*s.slim_written_kb))
+                             : std::string(),
                          !s.slim_enough ? "cannot tell whether that is enough"
                                         : *s.slim_enough ? "enough" : "not enough");
     for (const std::string& c : s.commands) out << "    command: " << c << "\n";
@@ -200,6 +203,7 @@ void render_json(std::ostream& out, const ReportInput& in) {
     o["fork_refuse"] = s.fork_refuse;
     o["shrink_kb"] = opt_json(s.shrink_kb);
     o["slim_excludes_kb"] = opt_json(s.slim_excludes_kb);
+    o["slim_written_kb"] = opt_json(s.slim_written_kb);
     o["slim_enough"] = s.slim_enough ? ojson(*s.slim_enough) : ojson(nullptr);
     o["stack"] = stack_json(s.stack);
     sites.push_back(o);

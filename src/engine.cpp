@@ -228,35 +228,19 @@ size_t gather_notices(char* out, size_t cap, size_t used) {
   return diag_take_notices(out, cap, used);
 }
 
-/// A refused call (ENOMEM, or refused by the library): what would make it fit, from smaps. Not on
-/// an alternate signal stack: the walk's buffers (about 6 KiB) could overflow a small one.
+/// A refused call (ENOMEM, or refused by the library) gets advice: what would make it fit.
 bool refused_call(const Call& c, int err) {
   return !c.nested && c.rec.charged && (err == ENOMEM || c.rec.action == Action::refused);
 }
 
-__attribute__((noinline)) bool advise(const Call& c, Advice& a) {
+bool on_alternate_stack() {
   stack_t ss{};
-  if (sigaltstack(nullptr, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) != 0) return false;
-  char path[64];
-  FixedWriter w(path, sizeof path - 1);
-  w.put("/proc/self/smaps");
-  path[w.size()] = '\0';
-  return advise_from_smaps(path, c.pic.inputs, g_cfg.slim_min_kb, a) == 0;
+  return sigaltstack(nullptr, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) != 0;
 }
 
-void finish(Call& c, int64_t result, int err, pid_t child) {
+/// Formats the record (with the modules it names and the notices waiting) and writes it.
+void emit(Call& c) {
   Record& r = c.rec;
-  r.result = result;
-  r.err = err;
-  r.child_pid = child;
-  r.duration_us = (monotonic_ns() - c.t0_ns) / 1000;
-  // Constructed only for a refused call: its 700 bytes, written after a fork, would cost the parent
-  // copy-on-write faults on stack pages the child shares.
-  alignas(Advice) unsigned char advice_space[sizeof(Advice)];
-  if (refused_call(c, err)) {
-    Advice* advice = new (advice_space) Advice();
-    if (advise(c, *advice)) r.advice = advice;
-  }
   // Modules named here and not yet described by this process in this log (JSON only: what the
   // report reads).
   const bool describe = g_cfg.format == Format::json && !c.nested;
@@ -282,6 +266,36 @@ void finish(Call& c, int64_t result, int err, pid_t child) {
     written = n > 0 && g_sink.write_record(line, n);
     if (r.nmodules > 0) modules_done(modules, r.nmodules, described, written, r.pid, generation);
     if (n == 0) break;
+  }
+}
+
+/// emit() with the advice, from smaps and pagemap as a slim fork from this thread would see them.
+/// Its own frame (the Advice and the walk take about 15 KiB): every other record's stack stays
+/// as small as the 16 KiB a signal handler's call needs, and its pages unwritten after a fork.
+__attribute__((noinline)) void emit_with_advice(Call& c) {
+  Advice advice;
+  AdviceLimits lim;
+  lim.slim_min_kb = g_cfg.slim_min_kb;
+  int on_stack = 0;
+  lim.keep_address = reinterpret_cast<uintptr_t>(&on_stack);
+  lim.tls_address = reinterpret_cast<uintptr_t>(__builtin_thread_pointer());
+  if (advise_from_proc("/proc/self/smaps", "/proc/self/pagemap", c.pic.inputs, lim, advice) == 0)
+    c.rec.advice = &advice;
+  emit(c);
+  c.rec.advice = nullptr;
+}
+
+void finish(Call& c, int64_t result, int err, pid_t child) {
+  Record& r = c.rec;
+  r.result = result;
+  r.err = err;
+  r.child_pid = child;
+  r.duration_us = (monotonic_ns() - c.t0_ns) / 1000;
+  // Never on an alternate signal stack: the advice's walk could overflow a small one.
+  if (refused_call(c, err) && !on_alternate_stack()) {
+    emit_with_advice(c);
+  } else {
+    emit(c);
   }
 }
 

@@ -93,7 +93,8 @@ void boolean(FixedWriter& w, const char* k, bool v) {
   w.put(v ? "true" : "false");
 }
 
-// "advice":{"shrink_kb":N,"slim_excludes_kb":N,"slim_mappings":N,"slim_enough":B,"mappings":[...]}
+// "advice":{"shrink_kb":N,"slim_excludes_kb":N,"slim_written_kb":N,"slim_mappings":N,"slim_enough":B,
+// ["slim_partial":true,]"mappings":[{...,"slim_kb":N,"slim_written_kb":N}]}
 void put_advice(FixedWriter& w, const Advice& a) {
   key(w, "advice");
   w.put("{\"shrink_kb\":");
@@ -103,9 +104,11 @@ void put_advice(FixedWriter& w, const Advice& a) {
     w.put("null");
   }
   num_or_null(w, "slim_excludes_kb", a.slim_kb, true);
+  num_or_null(w, "slim_written_kb", a.slim_written_kb, true);
   num_or_null(w, "slim_mappings", a.slim_mappings, true);
   key(w, "slim_enough");
   w.put(a.slim.verdict == Verdict::unknown ? "null" : a.enough() ? "true" : "false");
+  if (a.slim_partial) boolean(w, "slim_partial", true);
   key(w, "mappings");
   w.put('[');
   for (int i = 0; i < a.ntop; ++i) {
@@ -118,7 +121,8 @@ void put_advice(FixedWriter& w, const Advice& a) {
     num_or_null(w, "rss_kb", m.rss_kb, m.rss_kb >= 0);
     num_or_null(w, "swap_kb", m.swap_kb, m.swap_kb >= 0);
     str(w, "path", m.path);
-    boolean(w, "slim", m.slim);
+    num_or_null(w, "slim_kb", m.slim_kb, true);
+    num_or_null(w, "slim_written_kb", m.slim_written_kb, true);
     w.put('}');
   }
   w.put("]}");
@@ -288,7 +292,8 @@ void human_kb(FixedWriter& w, int64_t kb) {
   w.put(units[u]);
 }
 
-// "; advice: the charge must shrink by X; largest mappings: ...; a slim fork would exclude X in N mappings: enough"
+// "; advice: the charge must shrink by X; largest mappings: ...; a slim fork would leave out X in N
+// mappings (Y written): enough"
 void advice_text(FixedWriter& w, const Advice& a, int overcommit_mode) {
   w.put("; advice: ");
   if (a.shrink_kb > 0) {
@@ -309,16 +314,32 @@ void advice_text(FixedWriter& w, const Advice& a, int overcommit_mode) {
     if (m.rss_kb >= 0) human_kb(w, m.rss_kb); else w.put('?');
     w.put(", swapped ");
     if (m.swap_kb >= 0) human_kb(w, m.swap_kb); else w.put('?');
-    if (m.slim) w.put(", a slim fork excludes it");
+    if (m.slim_kb > 0 && m.slim_kb == m.size_kb && m.slim_written_kb == 0) {
+      w.put(", a slim fork leaves it out: never written");
+    } else if (m.slim_kb > 0) {
+      w.put(", a slim fork leaves out ");
+      human_kb(w, m.slim_kb);
+      w.put(" of it");
+      if (m.slim_written_kb > 0) {
+        w.put(", ");
+        human_kb(w, m.slim_written_kb);
+        w.put(" written");
+      }
+    }
     w.put(')');
   }
-  w.put("; a slim fork would exclude ");
+  w.put("; a slim fork would leave out ");
   human_kb(w, a.slim_kb);
   w.put(" in ");
   w.put_int(a.slim_mappings);
-  w.put(a.slim_mappings == 1 ? " mapping: " : " mappings: ");
-  w.put(a.slim.verdict == Verdict::unknown ? "cannot tell whether that is enough"
-                                           : a.enough() ? "enough" : "not enough");
+  w.put(a.slim_mappings == 1 ? " mapping" : " mappings");
+  if (a.slim_written_kb > 0) {
+    w.put(" (");
+    human_kb(w, a.slim_written_kb);
+    w.put(" of it written: the child would have nothing there)");
+  }
+  w.put(a.slim.verdict == Verdict::unknown ? ": cannot tell whether that is enough"
+                                           : a.enough() ? ": enough" : ": not enough");
 }
 
 }  // namespace

@@ -258,24 +258,35 @@ void check_fault(const std::string& where, const json& r) {
   if (!r.contains("notice")) violation(where, "a fault record has no \"notice\" (the region and the advice)");
 }
 
-/// "advice":{"shrink_kb","slim_excludes_kb","slim_mappings","slim_enough","mappings":[...]}
+/// "advice":{"shrink_kb","slim_excludes_kb","slim_written_kb","slim_mappings","slim_enough",["slim_partial"],
+/// "mappings":[{"start","size_kb","rss_kb","swap_kb","path","slim_kb","slim_written_kb"}]}
 void check_advice(const std::string& where, const json& a) {
   if (!a.is_object()) return violation(where, "\"advice\" is not an object");
   if (!is_int_or_null(a, "shrink_kb") || (is_int(a["shrink_kb"]) && a["shrink_kb"].get<long long>() < 0))
     violation(where, "advice.shrink_kb is neither an integer >= 0 nor null");
-  for (const char* k : {"slim_excludes_kb", "slim_mappings"})
+  for (const char* k : {"slim_excludes_kb", "slim_written_kb", "slim_mappings"})
     if (!a.contains(k) || !is_int(a[k]) || a[k].get<long long>() < 0)
       violation(where, std::string("advice.") + k + " is not an integer >= 0");
+  if (a.contains("slim_excludes_kb") && a.contains("slim_written_kb") && is_int(a["slim_excludes_kb"]) &&
+      is_int(a["slim_written_kb"]) && a["slim_written_kb"].get<long long>() > a["slim_excludes_kb"].get<long long>())
+    violation(where, "advice.slim_written_kb is more than advice.slim_excludes_kb");
   if (!a.contains("slim_enough") || !(a["slim_enough"].is_boolean() || a["slim_enough"].is_null()))
     violation(where, "advice.slim_enough is neither a boolean nor null");
+  if (a.contains("slim_partial") && !a["slim_partial"].is_boolean())
+    violation(where, "advice.slim_partial is not a boolean");
   if (!a.contains("mappings") || !a["mappings"].is_array()) return violation(where, "advice.mappings is not an array");
   for (const json& m : a["mappings"]) {
+    const auto kb_at_most = [&](const char* k, const char* of) {
+      return m.contains(k) && is_int(m[k]) && m[k].get<long long>() >= 0 && m[k].get<long long>() <= m[of].get<long long>();
+    };
     const bool ok = m.is_object() && m.contains("start") && m["start"].is_string() &&
                     std::regex_match(m["start"].get<std::string>(), kHex) && m.contains("size_kb") &&
                     is_int(m["size_kb"]) && m["size_kb"].get<long long>() > 0 && is_int_or_null(m, "rss_kb") &&
                     is_int_or_null(m, "swap_kb") && m.contains("path") && m["path"].is_string() &&
-                    m.contains("slim") && m["slim"].is_boolean();
-    if (!ok) violation(where, "advice.mappings has an element that is not {start,size_kb,rss_kb,swap_kb,path,slim}: " + m.dump());
+                    kb_at_most("slim_kb", "size_kb") && kb_at_most("slim_written_kb", "slim_kb");
+    if (!ok)
+      violation(where, "advice.mappings has an element that is not {start,size_kb,rss_kb,swap_kb,path,slim_kb,"
+                       "slim_written_kb} (slim_written_kb <= slim_kb <= size_kb): " + m.dump());
   }
 }
 

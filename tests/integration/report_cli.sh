@@ -40,7 +40,7 @@ live)
   "$fg" report --json "$tmp"/r.*.jsonl >"$tmp/json"
   has "$tmp/json" '"module_path": ".*forkguard-demo"'
   if [ "$demo_rc" -eq 1 ]; then  # a refused fork's record says by how much and whether a slim fork helps
-    has "$tmp/out" '^    advice \(latest refusal\): shrink by [0-9.]+ [KMG]iB; a slim fork would exclude [0-9.]+ GiB: enough$'
+    has "$tmp/out" '^    advice \(latest refusal\): shrink by [0-9.]+ [KMG]iB; a slim fork would leave out [0-9.]+ GiB: enough$'
   fi
   # Records from elsewhere: the recorded files are not here; --path names the directory holding the binary.
   mkdir "$tmp/bin" && cp "$demo" "$tmp/bin/"

@@ -413,3 +413,26 @@ TEST_CASE("notices of any record and slim-fork faults are read and shown, in the
   CHECK(j["faults"][0]["notice"] == "SIGSEGV at 0x7f0000001000 in a region the slim fork excluded");
   CHECK(j["notices"].size() == 3);
 }
+
+TEST_CASE("a refused call's advice is shown under its site, the written part a slim fork would leave out too") {
+  const std::string rec =
+      R"({"ts":"2026-11-28T17:15:56Z","pid":3,"exe":"/x/app","call":"fork","overcommit_mode":2,"verdict":"refuse",)"
+      R"("fork_verdict":"refuse","charged":true,"margin_kb":-5,"allowed_kb":1000,"action":"passthrough","result":-1,)"
+      R"("errno":"ENOMEM","advice":{"shrink_kb":2048,"slim_excludes_kb":3145728,"slim_written_kb":1048576,)"
+      R"("slim_mappings":2,"slim_enough":true,"mappings":[]},"site":"app+0x5","stack":[]})" "\n";
+  ReadResult r = read_text(rec);
+  ReportInput in;
+  in.files = {"t.jsonl"};
+  in.read = &r;
+  in.sites = summarize(r.records, 10);
+  REQUIRE(in.sites.size() == 1);
+  CHECK(in.sites[0].slim_written_kb == 1048576);
+  std::ostringstream table;
+  render_table(table, in);
+  CHECK(table.str().find("advice (latest refusal): shrink by 2.0 MiB; a slim fork would leave out 3.0 GiB (1.0 GiB of "
+                         "it written): enough") != std::string::npos);
+  std::ostringstream out;
+  render_json(out, in);
+  const auto j = nlohmann::json::parse(out.str());
+  CHECK(j["sites"][0]["slim_written_kb"] == 1048576);
+}

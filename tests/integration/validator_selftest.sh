@@ -14,7 +14,7 @@ printf '%s\n' "$good" >"$FG_TMP/good.jsonl"
   --expect-field verdict=ok --expect-field pid=42 "$FG_TMP/good.jsonl" || fail "a good record was rejected"
 # Good records with every optional part: notice, advice, modules; an uncharged call; a fault.
 modules='"modules":[{"name":"app","path":"/usr/bin/app","build_id":"0a1b2c"},{"name":"libc.so.6","path":"/lib/libc.so.6","size":10,"mtime":1700000000}]'
-advice='"advice":{"shrink_kb":4,"slim_excludes_kb":1024,"slim_mappings":1,"slim_enough":true,"mappings":[{"start":"0x7f00","size_kb":1024,"rss_kb":0,"swap_kb":null,"path":"[anon]","slim":true}]}'
+advice='"advice":{"shrink_kb":4,"slim_excludes_kb":1024,"slim_written_kb":0,"slim_mappings":1,"slim_enough":true,"mappings":[{"start":"0x7f00","size_kb":1024,"rss_kb":0,"swap_kb":null,"path":"[anon]","slim_kb":1024,"slim_written_kb":0}]}'
 rich=$(printf '%s' "$good" | sed 's/"duration_us":5,/"duration_us":5,"notice":"the log was reopened",'"$advice"',/; s|}]}$|}],'"$modules"'}|; s/"symbol":"main"}/&,{"module":"libc.so.6","offset":"0x10","symbol":""}/')
 spawn=$(printf '%s' "$good" | sed 's/"call":"fork"/"call":"posix_spawn","command":"x"/; s/"verdict":"ok","fork_verdict":"ok","charged":true/"verdict":"ok","fork_verdict":"refuse","charged":false/; s/"result":43/"result":0/')
 fault=$(printf '%s' "$good" | sed 's/"call":"fork"/"call":"fault"/; s/"vm_size_kb":3712,"vm_rss_kb":1836,"charge_kb":800,"charge_method":"estimate","commit_limit_kb":1000,"committed_as_kb":400,"headroom_kb":600,"overcommit_mode":0,"verdict":"ok","fork_verdict":"ok","charged":true/"vm_size_kb":null,"vm_rss_kb":null,"charge_kb":null,"charge_method":null,"commit_limit_kb":null,"committed_as_kb":null,"headroom_kb":null,"overcommit_mode":null,"verdict":"unknown"/; s/"result":43,"child_pid":43/"result":11,"notice":"SIGSEGV at 0x7f0000001000 in a region the slim fork excluded"/')
@@ -83,7 +83,9 @@ reject fork-uncharged ":1: \"charged\" is false for fork" "$(sub 's/"charged":tr
 reject vfork-charged ":1: \"charged\" is true for vfork" "$(sub 's/"call":"fork"/"call":"vfork"/')"
 reject notice-empty ":1: \"notice\" is not a non-empty string" "$(sub 's/"duration_us":5,/"duration_us":5,"notice":"",/')"
 reject modules-bad ":1: \"modules\" has an element that is not" "$(printf '%s' "$rich" | sed 's/"build_id":"0a1b2c"/"build_id":"0a1"/')"
-reject advice-bad ":1: advice.mappings has an element" "$(printf '%s' "$rich" | sed 's/"slim":true/"slim":1/')"
+reject advice-bad ":1: advice.mappings has an element" "$(printf '%s' "$rich" | sed 's/"slim_kb":1024/"slim_kb":true/')"
+reject advice-more ":1: advice.mappings has an element" "$(printf '%s' "$rich" | sed 's/"slim_kb":1024,"slim_written_kb":0/"slim_kb":1024,"slim_written_kb":2048/')"
+reject advice-written ":1: advice.slim_written_kb is more than" "$(printf '%s' "$rich" | sed 's/"slim_written_kb":0,"slim_mappings"/"slim_written_kb":2048,"slim_mappings"/')"
 reject fault-figures ":1: a fault record's \"charge_kb\" is not null" "$(printf '%s' "$fault" | sed 's/"charge_kb":null/"charge_kb":5/')"
 reject fault-notice ":1: a fault record has no \"notice\"" "$(printf '%s' "$fault" | sed 's/,"notice":"[^"]*"//')"
 reject undescribed ":1: module app is named before any record of this process described it" "$good" --expect-modules-described

@@ -222,39 +222,57 @@ TEST_CASE("a notice rides on the record as one key, never a line of its own") {
 TEST_CASE("a refused record's advice: shrink, largest mappings with resident and swapped sizes, the slim fork") {
   forkguard::Advice a;
   a.shrink_kb = 4;
-  a.slim_kb = 24 * 1024 * 1024;
-  a.slim_mappings = 1;
+  a.slim_kb = 24 * 1024 * 1024 + 1024;
+  a.slim_written_kb = 1024;
+  a.slim_mappings = 2;
   a.slim.verdict = forkguard::Verdict::ok;
-  a.ntop = 2;
+  a.ntop = 3;
   a.top[0].start = 0x7f0000000000;
   a.top[0].size_kb = 24 * 1024 * 1024;
   a.top[0].rss_kb = 0;
   a.top[0].swap_kb = 0;
-  a.top[0].slim = true;
+  a.top[0].slim_kb = 24 * 1024 * 1024;
   std::snprintf(a.top[0].path, sizeof a.top[0].path, "[anon]");
   a.top[1].size_kb = 2048;
   a.top[1].rss_kb = 2048;
   a.top[1].swap_kb = -1;
-  std::snprintf(a.top[1].path, sizeof a.top[1].path, "[heap]");
+  a.top[1].slim_kb = 1024;
+  a.top[1].slim_written_kb = 1024;
+  std::snprintf(a.top[1].path, sizeof a.top[1].path, "[anon]");
+  a.top[2].size_kb = 1024;
+  a.top[2].rss_kb = 1024;
+  a.top[2].swap_kb = 0;
+  std::snprintf(a.top[2].path, sizeof a.top[2].path, "[heap]");
   char buf[PIPE_BUF];
   Record r = sample();
   r.overcommit_mode = 0;
   r.advice = &a;
-  const auto j = parse_line(buf, forkguard::format_json(r, buf, sizeof buf));
+  auto j = parse_line(buf, forkguard::format_json(r, buf, sizeof buf));
   const auto& adv = j["advice"];
   CHECK(adv["shrink_kb"] == 4);
-  CHECK(adv["slim_excludes_kb"] == 24 * 1024 * 1024);
+  CHECK(adv["slim_excludes_kb"] == 24 * 1024 * 1024 + 1024);
+  CHECK(adv["slim_written_kb"] == 1024);
+  CHECK(adv["slim_mappings"] == 2);
   CHECK(adv["slim_enough"] == true);
-  REQUIRE(adv["mappings"].size() == 2);
+  CHECK_FALSE(adv.contains("slim_partial"));  // said only when true
+  REQUIRE(adv["mappings"].size() == 3);
   CHECK(adv["mappings"][0]["start"] == "0x7f0000000000");
   CHECK(adv["mappings"][0]["rss_kb"] == 0);
-  CHECK(adv["mappings"][0]["slim"] == true);
+  CHECK(adv["mappings"][0]["slim_kb"] == 24 * 1024 * 1024);
+  CHECK(adv["mappings"][0]["slim_written_kb"] == 0);
   CHECK(adv["mappings"][1]["swap_kb"].is_null());
-  CHECK(adv["mappings"][1]["path"] == "[heap]");
+  CHECK(adv["mappings"][1]["slim_written_kb"] == 1024);
+  CHECK(adv["mappings"][2]["path"] == "[heap]");
+  CHECK(adv["mappings"][2]["slim_kb"] == 0);
   const std::string line(buf, forkguard::format_text(r, buf, sizeof buf));
   CHECK(line.find("; advice: the largest mapping must shrink by 4 KiB; largest mappings: 24.0 GiB [anon] (resident 0 "
-                  "KiB, swapped 0 KiB, a slim fork excludes it), 2.0 MiB [heap] (resident 2.0 MiB, swapped ?); a slim "
-                  "fork would exclude 24.0 GiB in 1 mapping: enough") != std::string::npos);
+                  "KiB, swapped 0 KiB, a slim fork leaves it out: never written), 2.0 MiB [anon] (resident 2.0 MiB, "
+                  "swapped ?, a slim fork leaves out 1.0 MiB of it, 1.0 MiB written), 1.0 MiB [heap] (resident 1.0 "
+                  "MiB, swapped 0 KiB); a slim fork would leave out 24.0 GiB in 2 mappings (1.0 MiB of it written: "
+                  "the child would have nothing there): enough") != std::string::npos);
+  a.slim_partial = true;
+  j = parse_line(buf, forkguard::format_json(r, buf, sizeof buf));
+  CHECK(j["advice"]["slim_partial"] == true);
 }
 
 TEST_CASE("module descriptions follow the stack, as many as fit, the rest wait, and the record is not cut") {
