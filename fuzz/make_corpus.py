@@ -140,7 +140,7 @@ def main():
               b'{"call":"fault","site":"a+0x7","pid":2,"verdict":"unknown","notice":"SIGSEGV in an excluded region","stack":[{"module":"a","offset":"0x7","symbol":"w"}]}\n',
               b'{"call":"posix_spawn","site":"a+0x3","verdict":"ok","fork_verdict":"refuse","charged":false,"margin_kb":-5,"allowed_kb":10,"overcommit_mode":2,"result":0}\n'
               b'{"call":"vfork","site":"a+0x4","verdict":"refuse","margin_kb":-5,"allowed_kb":10,"overcommit_mode":2,"result":3}\n',
-              b'{"call":"fork","site":"a+0x5","verdict":"refuse","fork_verdict":"refuse","charged":true,"result":-1,"errno":"ENOMEM","advice":{"shrink_kb":4,"slim_excludes_kb":9,"slim_enough":true,"mappings":[{"start":"0x1","size_kb":9,"rss_kb":0,"swap_kb":null,"path":"[anon]","slim":true}]}}\n'):
+              b'{"call":"fork","site":"a+0x5","verdict":"refuse","fork_verdict":"refuse","charged":true,"result":-1,"errno":"ENOMEM","advice":{"shrink_kb":4,"slim_excludes_kb":9,"slim_written_kb":-2,"slim_enough":true,"mappings":[{"start":"0x1","size_kb":9,"rss_kb":0,"swap_kb":null,"path":"[anon]","slim_kb":9,"slim_written_kb":0}]}}\n'):
         put("fuzz_report_json", bytes([10]) + s, c)
 
     for t in sorted(c):
