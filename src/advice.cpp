@@ -226,6 +226,14 @@ struct Walk {
   bool overlong = false;
 
   void on_vma() {
+    // smaps is read a page of text at a time: a mapping that merged with a new neighbour between
+    // two reads is printed again from its old start. Only its new part is counted.
+    if (vma.start < prev_end) {
+      if (vma.end > prev_end && vma.charged_by_fork()) a->charge_kb += kb(vma.end - prev_end);
+      if (vma.end > prev_end) prev_end = vma.end;
+      prev_guard = false;
+      return;
+    }
     const bool after_guard = prev_guard && prev_end == vma.start;
     prev_guard = !vma.readable && !vma.writable && !vma.executable && vma.is_private;
     prev_end = vma.end;

@@ -4,7 +4,9 @@
 /// process's real smaps.
 #include <catch2/catch.hpp>
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -228,4 +230,29 @@ TEST_CASE("advice from this process's real smaps and pagemap: untouched mappings
   REQUIRE(advise_from_proc("/proc/self/smaps", nullptr, in, lim(), b) == 0);
   CHECK(b.slim_partial);
   munmap(area, 2 * len + gap);
+}
+
+TEST_CASE("a mapping smaps prints again after it merged mid-walk is counted once, its new part only") {
+  // The second header repeats the first mapping from its old start, grown by 64 MiB.
+  const char* text =
+      "7f0000000000-7f0010000000 rw-p 00000000 00:00 0 \n"
+      "Rss:                   0 kB\n"
+      "Swap:                  0 kB\n"
+      "VmFlags: rd wr mr mw me ac \n"
+      "7f0000000000-7f0014000000 rw-p 00000000 00:00 0 \n"
+      "Rss:                   0 kB\n"
+      "Swap:                  0 kB\n"
+      "VmFlags: rd wr mr mw me ac \n";
+  char path[] = "/tmp/fg-advice-smaps.XXXXXX";
+  const int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  REQUIRE(write(fd, text, std::strlen(text)) == static_cast<ssize_t>(std::strlen(text)));
+  close(fd);
+  Advice a;
+  REQUIRE(advise_from_proc(path, nullptr, mode0(24 * kGiB), lim(), a) == 0);
+  unlink(path);
+  CHECK(a.charge_kb == 256 * 1024 + 64 * 1024);
+  CHECK(a.ntop == 1);
+  CHECK(a.slim_kb == 256 * 1024);  // the first print's never-written mapping; the repeat adds no candidate
+  CHECK_FALSE(a.slim_partial);
 }
