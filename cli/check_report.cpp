@@ -67,6 +67,90 @@ void print_json(const nlohmann::ordered_json& j) {
 
 nlohmann::ordered_json kb_or_null(int64_t kb) { return known(kb) ? nlohmann::ordered_json(kb) : nullptr; }
 
+// "to fit", the largest mappings with resident and swapped sizes and the slim fork's part, and
+// whether what the slim fork would leave out is enough.
+void print_advice(const CheckReport& r) {
+  const Advice& a = r.advice;
+  const int mode = r.pic.vm.overcommit_memory;
+  if (a.shrink_kb > 0 && mode == 0)
+    row("to fit", fmt::format("the largest accountable mapping must shrink by {} (in mode 0 every one must be at most "
+                              "RAM + swap)", human_kb(a.shrink_kb)));
+  else if (a.shrink_kb > 0)
+    row("to fit", fmt::format("the charge must shrink by {} (committed + charge must stay below the commit limit "
+                              "minus the reserves)", human_kb(a.shrink_kb)));
+  else if (a.shrink_kb == 0)
+    row("to fit", "nothing must shrink: a fork fits now");
+  else
+    row("to fit", "unknown (the commit figures could not be read)");
+  if (a.ntop > 0) {
+    fmt::print("largest accountable mappings:\n");
+    fmt::print("  {:>10}  {:>10}  {:>10}  {:<24}  {:<27}  {}\n", "SIZE", "RESIDENT", "SWAPPED", "SLIM FORK LEAVES OUT",
+               "ADDRESS", "PATH");
+    for (int i = 0; i < a.ntop; ++i) {
+      const MappingAdvice& m = a.top[i];
+      std::string out = "-";
+      if (m.slim_kb > 0 && m.slim_kb == m.size_kb && m.slim_written_kb == 0)
+        out = "all (never written)";
+      else if (m.slim_written_kb > 0)
+        out = fmt::format("{} ({} written)", human_kb(m.slim_kb), human_kb(m.slim_written_kb));
+      else if (m.slim_kb > 0)
+        out = human_kb(m.slim_kb) + " never written";
+      fmt::print("  {:>10}  {:>10}  {:>10}  {:<24}  {:<27}  {}\n", human_kb(m.size_kb), human_kb(m.rss_kb),
+                 human_kb(m.swap_kb), out, fmt::format("{:x}-{:x}", m.start, m.end), m.path);
+    }
+  }
+  std::string slim = fmt::format("would leave out {} in {} mapping{}", human_kb(a.slim_kb), a.slim_mappings,
+                                 a.slim_mappings == 1 ? "" : "s");
+  const int64_t never_written = a.slim_kb - a.slim_written_kb;
+  slim += fmt::format(": {} never written (nothing resident or swapped, in mappings or runs of at least "
+                      "FORKGUARD_SLIM_MIN {}; the child gets zeros there)",
+                      human_kb(never_written), human_kb(r.slim_min_kb));
+  if (a.slim_written_kb > 0)
+    slim += fmt::format(" and {} written, largest first, because {} (the child has nothing there)",
+                        human_kb(a.slim_written_kb), a.slim_written_rule != nullptr ? a.slim_written_rule : "the rule refused");
+  if (a.slim_partial) slim += " (the process has more than the advice follows: a slim fork may leave out more)";
+  if (a.shrink_kb == 0) {
+    row("slim fork", slim + "; not needed now");
+    return;
+  }
+  switch (a.slim.verdict) {
+    case Verdict::ok: slim += ": enough, a slim fork of it now would be allowed"; break;
+    case Verdict::refuse:
+      slim += fmt::format(": not enough, still short by {}", human_kb(mode == 2 ? r.pic.inputs.page_kb - a.slim.margin_kb
+                                                                                  : -a.slim.margin_kb));
+      break;
+    case Verdict::unknown: slim += ": cannot tell whether that is enough"; break;
+  }
+  row("slim fork", slim);
+}
+
+nlohmann::ordered_json advice_json(const CheckReport& r) {
+  const Advice& a = r.advice;
+  nlohmann::ordered_json maps = nlohmann::ordered_json::array();
+  for (int i = 0; i < a.ntop; ++i) {
+    const MappingAdvice& m = a.top[i];
+    maps.push_back({{"start", fmt::format("0x{:x}", m.start)},
+                    {"end", fmt::format("0x{:x}", m.end)},
+                    {"size_kb", m.size_kb},
+                    {"rss_kb", kb_or_null(m.rss_kb)},
+                    {"swap_kb", kb_or_null(m.swap_kb)},
+                    {"path", m.path},
+                    {"slim_kb", m.slim_kb},
+                    {"slim_written_kb", m.slim_written_kb}});
+  }
+  nlohmann::ordered_json j;
+  j["shrink_kb"] = kb_or_null(a.shrink_kb);
+  j["slim_min_kb"] = r.slim_min_kb;
+  j["slim_excludes_kb"] = a.slim_kb;
+  j["slim_written_kb"] = a.slim_written_kb;
+  j["slim_mappings"] = a.slim_mappings;
+  j["slim_enough"] = a.slim.verdict == Verdict::unknown ? nullptr : nlohmann::ordered_json(a.enough());
+  if (a.slim_written_rule != nullptr) j["slim_written_rule"] = a.slim_written_rule;
+  j["slim_partial"] = a.slim_partial;
+  j["mappings"] = maps;
+  return j;
+}
+
 }  // namespace
 
 bool CheckReport::exact() const { return pic.used_smaps || pic.vm.overcommit_memory == 1; }
@@ -107,7 +191,9 @@ void print_check_text(const CheckReport& r) {
                               p.vm.overcommit_memory == 2 ? "" : "; only mode 2 uses them"));
   row("verdict", verdict_sentence(r));
   if (p.verdict.why && *p.verdict.why) row("", p.verdict.why);
-  if (p.used_smaps && p.smaps.ntop > 0) {
+  if (r.have_advice) {
+    print_advice(r);
+  } else if (p.used_smaps && p.smaps.ntop > 0) {
     fmt::print("largest accountable mappings:\n");
     for (int i = 0; i < p.smaps.ntop; ++i) {
       const MappingSummary& m = p.smaps.top[i];
@@ -163,6 +249,7 @@ void print_check_json(const CheckReport& r) {
     }
   }
   j["mappings"] = maps;
+  if (r.have_advice) j["advice"] = advice_json(r);
   print_json(j);
 }
 

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "forkguard/advice.hpp"
 #include "forkguard/picture.hpp"
 
 namespace forkguard::cli {
@@ -19,6 +20,9 @@ struct CheckReport {
   int64_t estimate_kb = -1; ///< VmData + VmStk, shown next to the exact charge
   int smaps_errno = 0;      ///< why /proc/PID/smaps could not be read (0 = it was)
   std::string error;        ///< set when there is no picture to show (bad pid, no process, ...)
+  int64_t slim_min_kb = 0;  ///< FORKGUARD_SLIM_MIN where check runs: the slim fork's smallest exclusion
+  Advice advice;            ///< what would make a fork fit (advice.hpp); valid when have_advice
+  bool have_advice = false;
 
   /// The verdict can be trusted: exact charge, or mode 1 where the charge does not matter.
   bool exact() const;

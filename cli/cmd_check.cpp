@@ -76,6 +76,13 @@ void gather(CheckReport& r) {
     return;
   }
   r.estimate_kb = estimate_charge_kb(r.pic.status);
+  // The same walk again with each mapping's Rss and Swap: what must shrink, what a slim fork excludes.
+  if (r.pic.used_smaps) {
+    AdviceLimits lim;  // as for a fork from the main thread: another process's threads are not known
+    lim.slim_min_kb = r.slim_min_kb;
+    r.have_advice = advise_from_proc(proc_path(r.pid, "smaps").c_str(), proc_path(r.pid, "pagemap").c_str(),
+                                     r.pic.inputs, lim, r.advice) == 0;
+  }
   if (!r.pic.used_smaps) {
     r.smaps_errno = smaps_open_errno(r.pid);
     if (r.smaps_errno == 0) r.smaps_errno = r.pic.read_errno ? r.pic.read_errno : EIO;
@@ -101,7 +108,11 @@ CLI::App* add_check_command(CLI::App& app, CheckArgs& args) {
   cmd->add_option("--margin", args.margin, "With --all: also list allowed processes this close to the limit: N% of the limit or a size (512M)")
       ->capture_default_str();
   cmd->footer(
-      "Reads /proc/PID/status, /proc/PID/smaps (the exact charge), /proc/meminfo and /proc/sys/vm.\n"
+      "Reads /proc/PID/status, /proc/PID/smaps (the exact charge), /proc/PID/pagemap, /proc/meminfo and\n"
+      "/proc/sys/vm. Says by how much the charge must shrink for a fork to fit, lists the largest accountable\n"
+      "mappings with their resident and swapped sizes, what a slim fork would leave out of each (never-written\n"
+      "memory first, in mappings or runs of at least FORKGUARD_SLIM_MIN as set here; written memory only while\n"
+      "the kernel would still refuse) and whether that is enough.\n"
       "Exit status: 0 a fork would be allowed, 1 it would be refused, 2 error or cannot tell.\n"
       "With --all: 0 no process would be refused, 1 at least one would, 2 error. Processes it may not read are\n"
       "counted and said; they do not make it fail.");
@@ -125,6 +136,9 @@ int check_command(const CheckArgs& args) {
   } else {
     fail(r, "\"" + args.pid + "\" is not a process id (a positive whole number)");
   }
+  // FORKGUARD_SLIM_MIN as set here (a bad value warns and keeps the default, as in the library).
+  r.slim_min_kb = parse_config(nullptr, nullptr, false, [](const char* m, void*) { spdlog::warn("{}", m); }, nullptr)
+                      .slim_min_kb;
   if (r.error.empty()) gather(r);
   if (args.json)
     print_check_json(r);

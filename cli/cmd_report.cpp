@@ -47,16 +47,19 @@ CLI::App* add_report_command(CLI::App& app, ReportArgs& args) {
   cmd->add_option("--svg", args.svg, "Also draw the picture (charge per process over time against the room) into this SVG file (- = stdout, then no table)");
   cmd->add_option("--html", args.html, "Also write an HTML page with the picture and the table (- = stdout)");
   cmd->add_option("--path", args.paths,
-                  "Where to find modules named in stacks: a directory or a file; repeatable. Tried after the record's exe "
-                  "and before the system library directories")
+                  "Where else to look for the modules named in stacks: a directory or a file; repeatable. Tried after "
+                  "the path each record gives, before /usr/lib/debug/.build-id/; a file is used only when its build id "
+                  "(or size and mtime) is the recorded one")
       ->allow_extra_args(false);
-  cmd->add_flag("--no-symbols", args.no_symbols, "Do not run addr2line: frames stay module+offset");
+  cmd->add_flag("--no-symbols", args.no_symbols, "Do not read symbols: frames stay module+offset");
   cmd->add_option("--near", args.near_pct, "Percent of the limit within which an allowed call counts as a near miss")
       ->check(CLI::Range(0, 100));
   cmd->footer(
       "Lines that are cut or not JSON records are skipped with a warning naming file and line.\n"
-      "Stacks are symbolized with addr2line (binutils): file:line where the binaries carry debug information,\n"
-      "function names where they have symbols, module+offset otherwise.\n"
+      "Stacks are symbolized with elfutils, only from the file that ran: records name each module's path and\n"
+      "build id (or size and mtime); the recorded path, each --path, then /usr/lib/debug/.build-id/ are tried,\n"
+      "and a module whose file is nowhere to be found stays module+offset. Notices the library wrote into\n"
+      "records and slim-fork children killed by a fault are listed after the sites.\n"
       "Exit status: 0 report written, 1 no record could be read, 2 a file could not be read or written.");
   return cmd;
 }
@@ -82,16 +85,21 @@ int report_command(const ReportArgs& args) {
   if (read.warnings.size() > kMaxShown)
     spdlog::warn("... and {} more lines skipped (--json lists them all)", read.warnings.size() - kMaxShown);
 
+  report::tie_modules(read);
   report::ReportInput in;
   in.files = args.files;
   in.read = &read;
   in.near_pct = args.near_pct;
   in.sites = report::summarize(read.records, args.near_pct);
+  in.faults = read.faults;
   in.warnings = read.warnings;
   if (!args.no_symbols) {
     report::SymbolizeOptions opt;
     opt.paths = args.paths;
-    for (const std::string& w : report::symbolize(in.sites, opt)) {
+    std::vector<report::StackRef> stacks;
+    for (report::SiteSummary& s : in.sites) stacks.push_back(report::StackRef{&s.stack, s.exe_for_stack});
+    for (report::Rec& f : in.faults) stacks.push_back(report::StackRef{&f.stack, f.exe});
+    for (const std::string& w : report::symbolize(stacks, opt)) {
       spdlog::warn("{}", w);
       in.warnings.push_back(w);
     }
@@ -108,7 +116,7 @@ int report_command(const ReportArgs& args) {
     std::cout.flush();
   }
   if (!ok || io_error) return 2;
-  return read.records.empty() && read.other_calls == 0 ? 1 : 0;
+  return read.records.empty() && read.other_calls == 0 && read.faults.empty() ? 1 : 0;
 }
 
 }  // namespace forkguard::cli

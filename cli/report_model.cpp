@@ -3,6 +3,7 @@
 #include "report_model.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <tuple>
@@ -42,6 +43,11 @@ bool parse_offset(const json& v, uint64_t& out) {
   return end != s.c_str() && *end == '\0';
 }
 
+// Records of one process image in one file: a pid, its executable, the file.
+std::string image_key(const std::string& file, int64_t pid, const std::string& exe) {
+  return file + '\n' + std::to_string(pid) + '\n' + exe;
+}
+
 // "module+0xoffset" as in a record's site.
 bool split_site(const std::string& site, std::string& module, uint64_t& offset) {
   const size_t plus = site.rfind("+0x");
@@ -54,6 +60,12 @@ bool split_site(const std::string& site, std::string& module, uint64_t& offset) 
 }
 
 }  // namespace
+
+std::string ModuleIdentity::describe() const {
+  if (!build_id.empty()) return "build-id " + build_id;
+  if (size && mtime) return "size " + std::to_string(*size) + ", mtime " + std::to_string(*mtime);
+  return "no identity";
+}
 
 std::string Frame::id() const {
   char buf[32];
@@ -95,7 +107,10 @@ std::optional<int64_t> Rec::room_kb() const {
 }
 
 bool Rec::near_miss(int near_pct) const {
-  if (verdict != "ok" || !margin_kb || !allowed_kb || overcommit_mode == 1 || *allowed_kb <= 0) return false;
+  // A charged call that went through unsubstituted with little room (or none: predicted refuse,
+  // yet the kernel's approximate counter let it pass).
+  if (!charged || verdict == "unknown" || failed() || substituted()) return false;
+  if (!margin_kb || !allowed_kb || overcommit_mode == 1 || *allowed_kb <= 0) return false;
   return *margin_kb <= *allowed_kb / 100 * near_pct;
 }
 
@@ -152,17 +167,48 @@ void read_records(std::istream& in, const std::string& name, ReadResult& out) {
       warn(std::string("a JSON object without \"") + (r.call.empty() ? "call" : "site") + "\", skipped");
       continue;
     }
-    if (!is_creation_call(r.call)) {
-      ++out.other_calls;
-      continue;
-    }
+    // What every record may carry, creation or not: its process, a notice, module descriptions.
     r.ts = opt_str(j, "ts");
     r.ts_us = parse_iso8601_us(r.ts);
     r.pid = opt_int(j, "pid").value_or(-1);
     r.ppid = opt_int(j, "ppid").value_or(-1);
     r.exe = opt_str(j, "exe");
+    r.notice = opt_str(j, "notice");
+    if (!r.notice.empty()) out.notices.push_back(Notice{name, lineno, r.pid, r.exe, r.call, r.ts, r.notice});
+    auto mods = j.find("modules");
+    if (mods != j.end() && mods->is_array()) {
+      for (const json& m : *mods) {
+        if (!m.is_object()) continue;
+        ModuleIdentity id;
+        id.name = opt_str(m, "name");
+        id.path = opt_str(m, "path");
+        id.build_id = opt_str(m, "build_id");
+        for (char& c : id.build_id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        id.size = opt_int(m, "size");
+        id.mtime = opt_int(m, "mtime");
+        if (id.name.empty()) continue;
+        out.described[image_key(name, r.pid, r.exe)].emplace_back(lineno, id);
+        r.modules.push_back(std::move(id));
+      }
+    }
+    const bool fault = r.call == "fault";
+    if (!fault && !is_creation_call(r.call)) {
+      ++out.other_calls;
+      continue;
+    }
     r.command = opt_str(j, "command");
     r.verdict = opt_str(j, "verdict");
+    r.fork_verdict = opt_str(j, "fork_verdict");
+    auto charged = j.find("charged");
+    if (charged != j.end() && charged->is_boolean()) {
+      r.charged = charged->get<bool>();
+    } else {
+      // Written before "charged" existed: "verdict" was the full fork's, whatever the call.
+      r.charged = !(r.call == "vfork" || r.call == "posix_spawn" || r.call == "posix_spawnp");
+      if (r.fork_verdict.empty()) r.fork_verdict = r.verdict;
+      if (!r.charged && r.verdict != "unknown") r.verdict = "ok";
+    }
+    if (r.fork_verdict.empty()) r.fork_verdict = r.verdict;
     r.action = opt_str(j, "action");
     r.errno_name = opt_str(j, "errno");
     r.charge_method = opt_str(j, "charge_method");
@@ -181,6 +227,14 @@ void read_records(std::istream& in, const std::string& name, ReadResult& out) {
     r.result = opt_int(j, "result");
     r.duration_us = opt_int(j, "duration_us");
     r.overcommit_mode = static_cast<int>(opt_int(j, "overcommit_mode").value_or(-1));
+    auto adv = j.find("advice");
+    if (adv != j.end() && adv->is_object()) {
+      r.shrink_kb = opt_int(*adv, "shrink_kb");
+      r.slim_excludes_kb = opt_int(*adv, "slim_excludes_kb");
+      r.slim_written_kb = opt_int(*adv, "slim_written_kb");
+      auto enough = adv->find("slim_enough");
+      if (enough != adv->end() && enough->is_boolean()) r.slim_enough = enough->get<bool>();
+    }
     auto tr = j.find("truncated");
     r.truncated = tr != j.end() && tr->is_boolean() && tr->get<bool>();
     auto st = j.find("stack");
@@ -199,8 +253,30 @@ void read_records(std::istream& in, const std::string& name, ReadResult& out) {
       Frame fr;
       if (split_site(r.site, fr.module, fr.offset)) r.stack.push_back(fr);
     }
-    out.records.push_back(std::move(r));
+    (fault ? out.faults : out.records).push_back(std::move(r));
   }
+}
+
+void tie_modules(ReadResult& r) {
+  const auto tie = [&r](Rec& rec) {
+    auto it = r.described.find(image_key(rec.file, rec.pid, rec.exe));
+    if (it == r.described.end()) return;
+    for (Frame& f : rec.stack) {
+      const ModuleIdentity* before = nullptr;
+      const ModuleIdentity* after = nullptr;
+      for (const auto& [line, id] : it->second) {  // in file order
+        if (id.name != f.module) continue;
+        if (line <= rec.line) {
+          before = &id;
+        } else if (after == nullptr) {
+          after = &id;
+        }
+      }
+      if (before != nullptr || after != nullptr) f.ident = before != nullptr ? *before : *after;
+    }
+  };
+  for (Rec& rec : r.records) tie(rec);
+  for (Rec& rec : r.faults) tie(rec);
 }
 
 std::string SiteSummary::attention() const {
@@ -220,8 +296,15 @@ std::vector<SiteSummary> summarize(const std::vector<Rec>& records, int near_pct
     ++s.count;
     if (r.failed()) ++s.failures;
     if (r.refused()) ++s.refused;
-    // A predicted refusal that the shim substituted and that then worked: rescued.
-    if (r.verdict == "refuse" && !r.refused()) ++s.predicted_refuse;
+    // The call itself was predicted to be refused, was substituted and worked: rescued.
+    if (r.rescued()) ++s.predicted_refuse;
+    if (r.fork_verdict == "refuse") ++s.fork_refuse;
+    if (r.shrink_kb) {
+      s.shrink_kb = r.shrink_kb;
+      s.slim_enough = r.slim_enough;
+      s.slim_excludes_kb = r.slim_excludes_kb;
+      s.slim_written_kb = r.slim_written_kb;
+    }
     if (r.near_miss(near_pct)) ++s.near;
     if (r.substituted()) ++s.substitutions[r.action];
     if (!r.errno_name.empty()) ++s.errnos[r.errno_name];

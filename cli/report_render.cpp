@@ -41,6 +41,57 @@ size_t process_count(const ReadResult& r) {
 
 ojson opt_json(const std::optional<int64_t>& v) { return v ? ojson(*v) : ojson(nullptr); }
 
+std::string short_exe(const std::string& e) {
+  const size_t slash = e.rfind('/');
+  return slash == std::string::npos ? e : e.substr(slash + 1);
+}
+
+// After the sites: slim-fork children that died of a fault, and what the library said in notices
+// (each distinct text once, with how many records carried it and where it was first).
+void render_faults_and_notices(std::ostream& out, const ReportInput& in) {
+  if (!in.faults.empty()) {
+    out << fmt::format("\nFAULTS: {} slim-fork child{} killed in a region the slim fork excluded\n", in.faults.size(),
+                       in.faults.size() == 1 ? "" : "ren");
+    for (const Rec& f : in.faults) {
+      out << fmt::format("  {} pid {} ({}) at {}: {}\n", f.ts, f.pid, short_exe(f.exe), f.site, f.notice);
+      for (size_t i = 0; i < f.stack.size(); ++i) out << "    " << frame_text(f.stack[i], i) << "\n";
+    }
+  }
+  const std::vector<Notice>& notices = in.read->notices;
+  if (notices.empty()) return;
+  std::vector<std::pair<const Notice*, size_t>> distinct;
+  for (const Notice& n : notices) {
+    auto it = std::find_if(distinct.begin(), distinct.end(), [&](const auto& d) { return d.first->text == n.text; });
+    if (it == distinct.end()) {
+      distinct.emplace_back(&n, 1);
+    } else {
+      ++it->second;
+    }
+  }
+  out << fmt::format("\nNOTICES: what the library said in {} record{}\n", notices.size(), notices.size() == 1 ? "" : "s");
+  for (const auto& [n, count] : distinct) {
+    out << fmt::format("  {}:{}: pid {} ({}), {}: {}", n->file, n->line, n->pid, short_exe(n->exe), n->call, n->text);
+    if (count > 1) out << fmt::format(" (x{})", count);
+    out << "\n";
+  }
+}
+
+ojson stack_json(const std::vector<Frame>& stack) {
+  ojson arr = ojson::array();
+  for (const Frame& f : stack) {
+    ojson fo;
+    fo["module"] = f.module;
+    fo["offset"] = fmt::format("0x{:x}", f.offset);
+    fo["symbol"] = f.symbol;
+    fo["function"] = f.function.empty() ? ojson(nullptr) : ojson(f.function);
+    fo["location"] = f.location.empty() ? ojson(nullptr) : ojson(f.location);
+    fo["module_path"] = f.module_path.empty() ? ojson(nullptr) : ojson(f.module_path);
+    fo["module_identity"] = f.ident ? ojson(f.ident->describe()) : ojson(nullptr);
+    arr.push_back(fo);
+  }
+  return arr;
+}
+
 }  // namespace
 
 void render_table(std::ostream& out, const ReportInput& in) {
@@ -52,6 +103,7 @@ void render_table(std::ostream& out, const ReportInput& in) {
   out << "\n";
   if (in.sites.empty()) {
     out << "no process creation recorded\n";
+    render_faults_and_notices(out, in);
     return;
   }
   out << fmt::format(
@@ -100,10 +152,22 @@ void render_table(std::ostream& out, const ReportInput& in) {
     if (s.refused) detail += fmt::format("; refused {}", s.refused);
     if (s.predicted_refuse) detail += fmt::format("; predicted refusals rescued {}", s.predicted_refuse);
     if (s.near) detail += fmt::format("; near misses {}", s.near);
+    if (s.fork_refuse && s.call != "fork" && s.call != "_Fork" && s.call != "daemon")
+      detail += fmt::format("; a full fork then would have been refused {} time{} (fork_verdict)", s.fork_refuse,
+                            s.fork_refuse == 1 ? "" : "s");
     out << detail << "\n";
+    if (s.shrink_kb)
+      out << fmt::format("    advice (latest refusal): shrink by {}; a slim fork would leave out {}{}: {}\n",
+                         cli::human_kb(*s.shrink_kb), kb_text(s.slim_excludes_kb),
+                         s.slim_written_kb.value_or(0) > 0
+                             ? fmt::format(" ({} of it written)", cli::human_kb(*s.slim_written_kb))
+                             : std::string(),
+                         !s.slim_enough ? "cannot tell whether that is enough"
+                                        : *s.slim_enough ? "enough" : "not enough");
     for (const std::string& c : s.commands) out << "    command: " << c << "\n";
     for (size_t f = 0; f < s.stack.size(); ++f) out << "    " << frame_text(s.stack[f], f) << "\n";
   }
+  render_faults_and_notices(out, in);
 }
 
 void render_json(std::ostream& out, const ReportInput& in) {
@@ -136,21 +200,34 @@ void render_json(std::ostream& out, const ReportInput& in) {
     o["pids"] = s.pids;
     o["exes"] = s.exes;
     o["commands"] = s.commands;
-    ojson stack = ojson::array();
-    for (const Frame& f : s.stack) {
-      ojson fo;
-      fo["module"] = f.module;
-      fo["offset"] = fmt::format("0x{:x}", f.offset);
-      fo["symbol"] = f.symbol;
-      fo["function"] = f.function.empty() ? ojson(nullptr) : ojson(f.function);
-      fo["location"] = f.location.empty() ? ojson(nullptr) : ojson(f.location);
-      fo["module_path"] = f.module_path.empty() ? ojson(nullptr) : ojson(f.module_path);
-      stack.push_back(fo);
-    }
-    o["stack"] = stack;
+    o["fork_refuse"] = s.fork_refuse;
+    o["shrink_kb"] = opt_json(s.shrink_kb);
+    o["slim_excludes_kb"] = opt_json(s.slim_excludes_kb);
+    o["slim_written_kb"] = opt_json(s.slim_written_kb);
+    o["slim_enough"] = s.slim_enough ? ojson(*s.slim_enough) : ojson(nullptr);
+    o["stack"] = stack_json(s.stack);
     sites.push_back(o);
   }
   j["sites"] = sites;
+  ojson faults = ojson::array();
+  for (const Rec& f : in.faults) {
+    ojson o;
+    o["file"] = f.file;
+    o["line"] = f.line;
+    o["ts"] = f.ts;
+    o["pid"] = f.pid;
+    o["exe"] = f.exe;
+    o["site"] = f.site;
+    o["notice"] = f.notice;
+    o["stack"] = stack_json(f.stack);
+    faults.push_back(o);
+  }
+  j["faults"] = faults;
+  ojson notices = ojson::array();
+  for (const Notice& n : r.notices)
+    notices.push_back({{"file", n.file}, {"line", n.line}, {"pid", n.pid}, {"exe", n.exe}, {"call", n.call},
+                       {"ts", n.ts}, {"notice", n.text}});
+  j["notices"] = notices;
   out << j.dump(2, ' ', false, ojson::error_handler_t::replace) << "\n";
 }
 

@@ -14,6 +14,7 @@ struct ReportInput {
   std::vector<std::string> files;
   const ReadResult* read = nullptr;
   std::vector<SiteSummary> sites;
+  std::vector<Rec> faults;            ///< slim-fork children killed by a fault, symbolized
   std::vector<std::string> warnings;  ///< reading and symbolization warnings
   int near_pct = 10;
 };

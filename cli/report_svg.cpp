@@ -68,7 +68,7 @@ enum class Mark { ok, near, rescued, refused, failed };
 
 Mark mark_of(const Rec& r, int near_pct) {
   if (r.refused()) return Mark::refused;
-  if (r.verdict == "refuse") return Mark::rescued;
+  if (r.rescued()) return Mark::rescued;
   if (r.failed()) return Mark::failed;
   if (r.near_miss(near_pct)) return Mark::near;
   return Mark::ok;

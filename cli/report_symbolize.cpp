@@ -1,22 +1,19 @@
 /// @file report_symbolize.cpp
-/// @brief Module lookup, ELF load base and batched addr2line runs.
+/// @brief Finding the file that ran by its recorded identity, the ELF load start, and symbolizing
+/// frames with elfutils.
 #include "report_symbolize.hpp"
 
 #include <elf.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <set>
-#include <sstream>
 
-extern char** environ;
+#include "report_dwarf.hpp"
 
 namespace forkguard::report {
 namespace {
@@ -26,14 +23,13 @@ std::string basename_of(const std::string& p) {
   return slash == std::string::npos ? p : p.substr(slash + 1);
 }
 
-bool is_file(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
 bool is_dir(const std::string& p) {
   struct stat st;
   return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string join(const std::string& dir, const std::string& leaf) {
+  return (dir.size() > 1 && dir.back() == '/' ? dir.substr(0, dir.size() - 1) : dir) + "/" + leaf;
 }
 
 // The lowest PT_LOAD address rounded down to a page: what dladdr's dli_fbase corresponds to.
@@ -59,114 +55,71 @@ bool load_start(const std::string& path, uint64_t& start) {
   return true;
 }
 
-// Runs addr2line on one module for many addresses; returns its stdout ("" when it could not run).
-bool run_addr2line(const std::string& tool, const std::string& path, const std::vector<uint64_t>& addrs,
-                   std::string& out) {
-  std::vector<std::string> args = {tool, "-a", "-f", "-C", "-i", "-e", path};
-  for (uint64_t a : addrs) {
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(a));
-    args.push_back(buf);
+// Candidate files for a module with a recorded identity, in the order they are tried.
+std::vector<std::string> candidates(const ModuleIdentity& id, const SymbolizeOptions& opt) {
+  std::vector<std::string> out;
+  if (!id.path.empty()) out.push_back(id.path);
+  const std::string leaf = id.path.empty() ? id.name : basename_of(id.path);
+  for (const std::string& p : opt.paths) {
+    if (is_dir(p)) {
+      out.push_back(join(p, leaf));
+      if (id.name != leaf) out.push_back(join(p, id.name));
+    } else if (basename_of(p) == leaf || basename_of(p) == id.name) {
+      out.push_back(p);
+    }
   }
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) return false;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  pid_t pid;
-  const int rc = posix_spawnp(&pid, tool.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(pipefd[1]);
-  if (rc != 0) {
-    ::close(pipefd[0]);
-    return false;
-  }
-  char buf[8192];
-  ssize_t n;
-  while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(pipefd[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (id.build_id.size() > 2)
+    out.push_back(opt.debug_root + "/.build-id/" + id.build_id.substr(0, 2) + "/" + id.build_id.substr(2) + ".debug");
+  return out;
 }
 
-struct Resolved {
-  std::string function, location;
+// One file's symbolization, opened once and asked for every frame in it.
+struct Symbolizer {
+  std::map<std::string, std::unique_ptr<DwarfFile>> files;
+  DwarfFile* open(const std::string& path) {
+    auto it = files.find(path);
+    if (it == files.end()) it = files.emplace(path, std::make_unique<DwarfFile>(path)).first;
+    return it->second->ok() ? it->second.get() : nullptr;
+  }
+  bool resolve(const std::string& path, uint64_t offset, Resolved& out) {
+    uint64_t addr = 0;
+    DwarfFile* f = open(path);
+    if (f == nullptr || !address_for(path, offset, addr)) return false;
+    out = f->resolve(addr);
+    return true;
+  }
 };
 
-// `addr2line -a -f -i` prints, per address: "0x...", then pairs "function", "file:line" (the
-// innermost inlined function first). We keep the outermost pair's line ("where the call is") and
-// name inlined callers "f (inlined into g)".
-std::map<uint64_t, Resolved> parse_addr2line(const std::string& text) {
-  std::map<uint64_t, Resolved> out;
-  std::istringstream in(text);
-  std::string line;
-  uint64_t cur = 0;
-  bool have = false;
-  std::vector<std::pair<std::string, std::string>> pairs;
-  std::string pending;
-  auto flush = [&] {
-    if (!have || pairs.empty()) return;
-    Resolved r;
-    // The innermost pair names the code at the address; the last pair is the real function.
-    const auto& inner = pairs.front();
-    const auto& outer = pairs.back();
-    r.function = outer.first == "??" ? "" : outer.first;
-    if (pairs.size() > 1 && inner.first != "??") r.function = inner.first + " (inlined into " + r.function + ")";
-    const std::string& loc = inner.second;
-    const bool unknown = loc.empty() || loc.rfind("??", 0) == 0 || loc.find(":0") == loc.size() - 2;
-    r.location = unknown ? "" : loc;
-    const size_t disc = r.location.find(" (discriminator");
-    if (disc != std::string::npos) r.location.resize(disc);
-    out[cur] = r;
-  };
-  bool expect_function = true;
-  while (std::getline(in, line)) {
-    if (line.rfind("0x", 0) == 0 && expect_function) {
-      flush();
-      pairs.clear();
-      cur = std::strtoull(line.c_str(), nullptr, 16);
-      have = true;
-      continue;
-    }
-    if (expect_function) {
-      pending = line;
-      expect_function = false;
-    } else {
-      pairs.emplace_back(pending, line);
-      expect_function = true;
-    }
-  }
-  flush();
+std::string list(const std::set<std::string>& items) {
+  std::string out;
+  for (const std::string& i : items) out += (out.empty() ? "" : ", ") + i;
   return out;
 }
 
 }  // namespace
 
-std::string find_module(const std::string& module, const std::string& exe, const SymbolizeOptions& opt) {
-  if (module.empty()) return {};
-  if (!exe.empty() && basename_of(exe) == module && is_file(exe)) return exe;
-  for (const std::string& p : opt.paths) {
-    if (is_dir(p)) {
-      const std::string candidate = (p.size() > 1 && p.back() == '/' ? p.substr(0, p.size() - 1) : p) + "/" + module;
-      if (is_file(candidate)) return candidate;
-    } else if (basename_of(p) == module && is_file(p)) {
-      return p;
-    }
-  }
-  if (opt.system_dirs) {
-    static const char* const kDirs[] = {"/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64",
-                                        "/lib64", "/usr/lib", "/lib", "/usr/local/lib"};
-    for (const char* d : kDirs) {
-      const std::string candidate = std::string(d) + "/" + module;
-      if (is_file(candidate)) return candidate;
-    }
+bool file_identity(const std::string& path, ModuleIdentity& out) {
+  out = ModuleIdentity{};
+  out.path = path;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  out.size = st.st_size;
+  out.mtime = st.st_mtime;
+  return elf_build_id(path, out.build_id);
+}
+
+bool same_module(const ModuleIdentity& recorded, const ModuleIdentity& file) {
+  if (!recorded.build_id.empty()) return recorded.build_id == file.build_id;
+  return file.build_id.empty() && recorded.size && recorded.mtime && recorded.size == file.size &&
+         recorded.mtime == file.mtime;
+}
+
+std::string find_identical(const ModuleIdentity& id, const SymbolizeOptions& opt, std::vector<std::string>* tried) {
+  for (const std::string& c : candidates(id, opt)) {
+    ModuleIdentity got;
+    if (!file_identity(c, got)) continue;
+    if (same_module(id, got)) return c;
+    if (tried != nullptr) tried->push_back(c + " (" + got.describe() + ")");
   }
   return {};
 }
@@ -179,70 +132,58 @@ bool address_for(const std::string& path, uint64_t offset, uint64_t& addr) {
   return true;
 }
 
-std::vector<std::string> symbolize(std::vector<SiteSummary>& sites, const SymbolizeOptions& opt) {
+std::vector<std::string> symbolize(const std::vector<StackRef>& stacks, const SymbolizeOptions& opt) {
   std::vector<std::string> warnings;
-  // module path -> addresses wanted; frame -> (path, address)
-  std::map<std::string, std::set<uint64_t>> wanted;
-  std::map<std::pair<std::string, std::string>, std::string> path_of;  // (module, exe) -> path
-  std::set<std::string> missing;
-  for (SiteSummary& s : sites) {
-    for (Frame& f : s.stack) {
-      auto key = std::make_pair(f.module, s.exe_for_stack);
-      auto it = path_of.find(key);
-      if (it == path_of.end()) it = path_of.emplace(key, find_module(f.module, s.exe_for_stack, opt)).first;
+  Symbolizer sym;
+  std::map<std::string, std::string> match;  // module identity -> the file that is it ("" = none)
+  std::map<std::string, std::vector<std::string>> mismatched;
+  std::map<std::string, const ModuleIdentity*> unmatched;
+  std::set<std::string> unidentified;  // modules of frames that came without an identity
+  for (const StackRef& s : stacks) {
+    for (Frame& f : *s.frames) {
+      if (!f.ident) {
+        unidentified.insert(f.module);
+        continue;
+      }
+      const std::string key = f.ident->name + "\n" + f.ident->describe() + "\n" + f.ident->path;
+      auto it = match.find(key);
+      if (it == match.end()) {
+        std::vector<std::string> tried;
+        it = match.emplace(key, find_identical(*f.ident, opt, &tried)).first;
+        if (it->second.empty()) {
+          unmatched[key] = &*f.ident;
+          mismatched[key] = tried;
+        }
+      }
       f.module_path = it->second;
-      if (f.module_path.empty()) {
-        missing.insert(f.module);
-        continue;
+      Resolved res;
+      if (!f.module_path.empty() && sym.resolve(f.module_path, f.offset, res)) {
+        f.function = res.function;
+        f.location = res.location;
       }
-      uint64_t addr;
-      if (address_for(f.module_path, f.offset, addr)) wanted[f.module_path].insert(addr);
     }
   }
-  if (!missing.empty()) {
-    std::string list;
-    for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m;
-    warnings.push_back("no file found for " + list + " (give its directory with --path); those frames stay module+offset");
-  }
-  std::map<std::string, std::map<uint64_t, Resolved>> resolved;
-  bool tool_failed = false;
-  for (const auto& [path, addrs] : wanted) {
-    std::string out;
-    const std::vector<uint64_t> list(addrs.begin(), addrs.end());
-    if (!run_addr2line(opt.addr2line, path, list, out) && out.empty()) {
-      if (!tool_failed)
-        warnings.push_back("cannot run " + opt.addr2line + " (Debian package binutils); frames stay module+offset");
-      tool_failed = true;
-      continue;
+  for (const auto& [key, id] : unmatched) {
+    std::string w = "no file is the " + id->name + " that ran (" + id->describe() + ")";
+    const auto& tried = mismatched[key];
+    if (!tried.empty()) {
+      w += "; not it:";
+      for (const std::string& t : tried) w += " " + t;
     }
-    resolved[path] = parse_addr2line(out);
+    w += " (give its directory with --path); its frames stay module+offset";
+    warnings.push_back(w);
   }
-  std::set<std::string> differing;
-  for (SiteSummary& s : sites) {
-    for (Frame& f : s.stack) {
-      if (f.module_path.empty()) continue;
-      uint64_t addr;
-      if (!address_for(f.module_path, f.offset, addr)) continue;
-      auto pit = resolved.find(f.module_path);
-      if (pit == resolved.end()) continue;
-      auto ait = pit->second.find(addr);
-      if (ait == pit->second.end()) continue;
-      const Resolved& res = ait->second;
-      // The recording process named this frame (dladdr); a file that names it otherwise is not
-      // the binary that ran (rebuilt, upgraded, another machine's): trust neither name nor line.
-      if (!f.symbol.empty() && !res.function.empty() && res.function.find(f.symbol) == std::string::npos &&
-          f.symbol.find(res.function) == std::string::npos) {
-        differing.insert(f.module_path);
-        continue;
-      }
-      f.function = res.function;
-      f.location = res.location;
-    }
-  }
-  for (const std::string& p : differing)
-    warnings.push_back(p + " names recorded functions otherwise: it is not the binary that ran (use --path); "
-                       "its frames stay module+offset");
+  if (!unidentified.empty())
+    warnings.push_back("no record describes " + list(unidentified) +
+                       " (records of an older forkguard, or a description that was lost): nothing proves which "
+                       "file ran, so those frames stay module+offset");
   return warnings;
+}
+
+std::vector<std::string> symbolize(std::vector<SiteSummary>& sites, const SymbolizeOptions& opt) {
+  std::vector<StackRef> stacks;
+  for (SiteSummary& s : sites) stacks.push_back(StackRef{&s.stack, s.exe_for_stack});
+  return symbolize(stacks, opt);
 }
 
 }  // namespace forkguard::report

@@ -1,5 +1,6 @@
 /// @file fuzz_report_json.cpp
-/// @brief libFuzzer target: the report's reader (read_records over JSON lines) and summarize().
+/// @brief libFuzzer target: the report's reader (read_records over JSON lines), tie_modules() and
+/// summarize().
 /// Input: byte 0 = the near-miss percentage (mod 101), the rest = the record file's text.
 #include <cstddef>
 #include <cstdint>
@@ -33,7 +34,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (char c : text) lines += c == '\n';
   if (!text.empty() && text.back() != '\n') ++lines;
   FG_FUZZ_CHECK(rr.lines == lines);
-  FG_FUZZ_CHECK(rr.records.size() + rr.warnings.size() + rr.other_calls <= rr.lines);
+  FG_FUZZ_CHECK(rr.records.size() + rr.faults.size() + rr.warnings.size() + rr.other_calls <= rr.lines);
+  for (const Rec& f : rr.faults) FG_FUZZ_CHECK(f.call == "fault");
+  for (const Notice& n : rr.notices) FG_FUZZ_CHECK(!n.text.empty() && n.line >= 1 && n.line <= rr.lines);
+  // Every frame tied to a module gets the identity of a module of its own name.
+  tie_modules(rr);
+  for (const Rec& r : rr.records)
+    for (const Frame& f : r.stack)
+      if (f.ident) FG_FUZZ_CHECK(f.ident->name == f.module);
   for (const std::string& w : rr.warnings) FG_FUZZ_CHECK(w.rfind("fuzz.jsonl:", 0) == 0);
   size_t last_line = 0;
   for (const Rec& r : rr.records) {

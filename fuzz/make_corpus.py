@@ -132,7 +132,15 @@ def main():
                 put("fuzz_report_json", bytes([j * 5]) + line, c)
     for s in (b'{"call":"fork","site":"a+0x1","pid":1e300}\n', b'{"call":"fork","site":"a+0x1","charge_kb":-9223372036854775808,"margin_kb":-9223372036854775808,"overcommit_mode":2}\n',
               b'{"call":"posix_spawn","site":"+0x","result":12}\n', b'{"call":"system","site":"s+0x2","stack":[1,{"module":"m","offset":-1},{"module":"m","offset":"0x"}]}\n',
-              b'forkguard: fork pid=1\n', b'{"call":"pclose","site":"x"}\n', b'[1,2]\n', b'{"call":"fork"', b'{"ts":"2026-02-31T23:59:60.1234567Z","call":"fork","site":"a+0x1"}\n'):
+              b'forkguard: fork pid=1\n', b'{"call":"pclose","site":"x"}\n', b'[1,2]\n', b'{"call":"fork"', b'{"ts":"2026-02-31T23:59:60.1234567Z","call":"fork","site":"a+0x1"}\n',
+              # Module identities, notices, advice, faults, uncharged calls (issue #10 section 2, #11 section 3).
+              b'{"call":"fork","site":"a+0x1","pid":1,"exe":"/a","stack":[{"module":"a","offset":"0x1"},{"module":"l.so","offset":"0x2"}],"modules":[{"name":"a","path":"/a","build_id":"ABcd"},{"name":"l.so","path":"/l.so","size":5,"mtime":-1},{"name":""},7]}\n'
+              b'{"call":"fork","site":"a+0x1","pid":1,"exe":"/b","stack":[{"module":"a","offset":"0x1"}]}\n'
+              b'{"call":"pclose","site":"a+0x9","pid":1,"exe":"/a","notice":"log reopened","modules":[{"name":"l.so","path":"/l.so","build_id":"00"}]}\n',
+              b'{"call":"fault","site":"a+0x7","pid":2,"verdict":"unknown","notice":"SIGSEGV in an excluded region","stack":[{"module":"a","offset":"0x7","symbol":"w"}]}\n',
+              b'{"call":"posix_spawn","site":"a+0x3","verdict":"ok","fork_verdict":"refuse","charged":false,"margin_kb":-5,"allowed_kb":10,"overcommit_mode":2,"result":0}\n'
+              b'{"call":"vfork","site":"a+0x4","verdict":"refuse","margin_kb":-5,"allowed_kb":10,"overcommit_mode":2,"result":3}\n',
+              b'{"call":"fork","site":"a+0x5","verdict":"refuse","fork_verdict":"refuse","charged":true,"result":-1,"errno":"ENOMEM","advice":{"shrink_kb":4,"slim_excludes_kb":9,"slim_written_kb":-2,"slim_enough":true,"mappings":[{"start":"0x1","size_kb":9,"rss_kb":0,"swap_kb":null,"path":"[anon]","slim_kb":9,"slim_written_kb":0}]}}\n'):
         put("fuzz_report_json", bytes([10]) + s, c)
 
     for t in sorted(c):

@@ -4,7 +4,7 @@
 # test-only tools such as chromium, which renders the report's picture in a test)
 set -euo pipefail
 packages=(build-essential cmake g++ binutils libunwind-dev libunwind8 libspdlog-dev libfmt-dev catch2
-          libcli11-dev nlohmann-json3-dev)
+          libcli11-dev nlohmann-json3-dev libdw-dev libelf-dev)
 if [ "${1:-}" = "--build" ]; then
   shift
 else

@@ -58,7 +58,7 @@ void report_missing(const char* name) {
   w.put(name);
   w.put("() cannot be found; this call fails with ENOSYS");
   msg[w.size()] = '\0';
-  diag_warn(msg);
+  diag_notice(msg);  // carried by the next record: the program's stderr is not ours
 }
 
 void init() {

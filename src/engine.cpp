@@ -14,8 +14,11 @@
 #include <new>
 #include <string_view>
 
+#include "forkguard/advice.hpp"
+#include "forkguard/call_charge.hpp"
 #include "forkguard/diag.hpp"
 #include "forkguard/fixed_writer.hpp"
+#include "forkguard/module_id.hpp"
 #include "forkguard/owner_lock.hpp"
 #include "forkguard/picture.hpp"
 #include "forkguard/shell_spawn.hpp"
@@ -50,10 +53,10 @@ struct Guard {
 // unwinder), with room to spare: measured, a handler's first fork overflowed with 11.7 KiB left
 // (15 KiB altstack less the kernel's 3.3 KiB signal frame), not with 12.7 KiB.
 constexpr uintptr_t kStackNeeded = 16 * 1024;
-std::atomic<bool> g_short_stack_told{false};
+std::atomic<unsigned> g_short_stack_calls{0};  // passed through unrecorded since the last record said so
 
 // A signal handler running on an alternate stack too small for a record: the call passes through
-// unrecorded (said once on stderr) rather than overflow the program's stack.
+// unrecorded rather than overflow the program's stack; the next record of the process says so.
 bool short_signal_stack() {
   stack_t ss{};
   if (sigaltstack(nullptr, &ss) != 0 || (ss.ss_flags & SS_ONSTACK) == 0) return false;
@@ -61,10 +64,7 @@ bool short_signal_stack() {
   const auto sp = reinterpret_cast<uintptr_t>(&here);
   const auto low = reinterpret_cast<uintptr_t>(ss.ss_sp);
   if (sp < low || sp - low >= kStackNeeded) return false;
-  if (!g_short_stack_told.exchange(true)) {
-    diag_warn("a call from a signal handler on an alternate stack with less than 16 KiB left passes through "
-              "unrecorded (give sigaltstack more room to have it recorded)");
-  }
+  g_short_stack_calls.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
@@ -137,6 +137,7 @@ struct Call {
   Picture pic;
   int64_t t0_ns = 0;
   bool nested = false;  ///< arrived while this thread was inside the library: no stack, no substitute
+  uintptr_t return_address = 0;
   char site[160] = {};
 };
 
@@ -162,10 +163,15 @@ void capture_stack(Record& r, uintptr_t return_address) {
 }
 
 /// Fills everything known before the call: identity, site, stack and (when `probe`) the picture.
+/// `charged`: the kernel charges this call for the parent's memory (call_charge.hpp); otherwise
+/// its verdict is ok whatever a full fork's (fork_verdict) would be.
 /// A nested call's record is degraded: syscalls and lock-free reads only, no stack.
-void begin(Call& c, const Guard& guard, CallKind kind, uintptr_t return_address, const char* command, bool probe) {
+void begin(Call& c, const Guard& guard, CallKind kind, uintptr_t return_address, const char* command, bool probe,
+           bool charged) {
   Record& r = c.rec;
   c.nested = guard.nested;
+  c.return_address = return_address;
+  r.charged = charged;
   if (c.nested) r.degraded = "reentered";
   c.t0_ns = monotonic_ns();
   struct timespec now {};
@@ -195,7 +201,8 @@ void begin(Call& c, const Guard& guard, CallKind kind, uintptr_t return_address,
     r.commit_limit_kb = p.mem.commit_limit_kb;
     r.committed_as_kb = p.mem.committed_as_kb;
     r.overcommit_mode = p.vm.overcommit_memory;
-    r.verdict = p.verdict.verdict;
+    r.fork_verdict = p.verdict.verdict;
+    r.verdict = charged ? r.fork_verdict : Verdict::ok;
     r.margin_kb = p.verdict.margin_kb;
     r.allowed_kb = p.verdict.allowed_kb;
     r.largest_vma_kb = p.used_smaps ? p.smaps.largest_kb : -1;  // otherwise only bounded by the estimate
@@ -204,15 +211,92 @@ void begin(Call& c, const Guard& guard, CallKind kind, uintptr_t return_address,
   if (!c.nested) capture_stack(r, return_address);
 }
 
+// What the notice board holds for this record, after what only the engine counts.
+size_t gather_notices(char* out, size_t cap, size_t used) {
+  // Read first: an exchange writes, and this page is shared copy-on-write with the child just made.
+  const unsigned unrecorded =
+      g_short_stack_calls.load(std::memory_order_relaxed) != 0 ? g_short_stack_calls.exchange(0) : 0;
+  if (unrecorded > 0 && used == 0) {
+    FixedWriter w(out, cap - 1);
+    w.put_int(unrecorded);
+    w.put(unrecorded == 1 ? " call" : " calls");
+    w.put(" from a signal handler on an alternate stack with less than 16 KiB left passed through unrecorded "
+          "before this one (give sigaltstack more room to have them recorded)");
+    used = w.size();
+    out[used] = '\0';
+  }
+  return diag_take_notices(out, cap, used);
+}
+
+/// A refused call (ENOMEM, or refused by the library) gets advice: what would make it fit.
+bool refused_call(const Call& c, int err) {
+  return !c.nested && c.rec.charged && (err == ENOMEM || c.rec.action == Action::refused);
+}
+
+bool on_alternate_stack() {
+  stack_t ss{};
+  return sigaltstack(nullptr, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) != 0;
+}
+
+/// Formats the record (with the modules it names and the notices waiting) and writes it.
+void emit(Call& c) {
+  Record& r = c.rec;
+  // Modules named here and not yet described by this process in this log (JSON only: what the
+  // report reads).
+  const bool describe = g_cfg.format == Format::json && !c.nested;
+  const uintptr_t site_base = c.return_address != 0 ? c.return_address - r.site_offset : 0;
+  constexpr int kMaxModules = 24;
+  const ModuleDesc* modules[kMaxModules];
+  char notice[2 * kNoticeMax + 256];
+  size_t used = 0;
+  char line[PIPE_BUF];
+  bool written = false;
+  // A write that found something to say about the log (reopened, fell back to stderr) writes
+  // nothing: the record is formatted again, carrying that notice (and, for a new file, the
+  // module descriptions it does not hold yet).
+  for (int attempt = 0; attempt < 3 && !written; ++attempt) {
+    const unsigned generation = g_sink.generation();
+    r.modules = modules;
+    r.nmodules = describe ? modules_to_describe(r, site_base, generation, modules, kMaxModules) : 0;
+    used = gather_notices(notice, sizeof notice, used);
+    r.notice = used > 0 ? notice : nullptr;
+    int described = 0;
+    const size_t n = g_cfg.format == Format::json ? format_json(r, line, sizeof line, &described)
+                                                  : format_text(r, line, sizeof line);
+    written = n > 0 && g_sink.write_record(line, n);
+    if (r.nmodules > 0) modules_done(modules, r.nmodules, described, written, r.pid, generation);
+    if (n == 0) break;
+  }
+}
+
+/// emit() with the advice, from smaps and pagemap as a slim fork from this thread would see them.
+/// Its own frame (the Advice and the walk take about 15 KiB): every other record's stack stays
+/// as small as the 16 KiB a signal handler's call needs, and its pages unwritten after a fork.
+__attribute__((noinline)) void emit_with_advice(Call& c) {
+  Advice advice;
+  AdviceLimits lim;
+  lim.slim_min_kb = g_cfg.slim_min_kb;
+  int on_stack = 0;
+  lim.keep_address = reinterpret_cast<uintptr_t>(&on_stack);
+  lim.tls_address = reinterpret_cast<uintptr_t>(__builtin_thread_pointer());
+  if (advise_from_proc("/proc/self/smaps", "/proc/self/pagemap", c.pic.inputs, lim, advice) == 0)
+    c.rec.advice = &advice;
+  emit(c);
+  c.rec.advice = nullptr;
+}
+
 void finish(Call& c, int64_t result, int err, pid_t child) {
   Record& r = c.rec;
   r.result = result;
   r.err = err;
   r.child_pid = child;
   r.duration_us = (monotonic_ns() - c.t0_ns) / 1000;
-  char line[PIPE_BUF];
-  const size_t n = g_cfg.format == Format::json ? format_json(r, line, sizeof line) : format_text(r, line, sizeof line);
-  if (n > 0) g_sink.write_record(line, n);
+  // Never on an alternate signal stack: the advice's walk could overflow a small one.
+  if (refused_call(c, err) && !on_alternate_stack()) {
+    emit_with_advice(c);
+  } else {
+    emit(c);
+  }
 }
 
 /// Mitigate mode, and not a nested call (which touches nothing the interrupted code may hold).
@@ -220,7 +304,7 @@ bool may_substitute(const Call& c) { return g_cfg.mode == Mode::mitigate && !c.n
 
 bool wants_substitute(Call& c) {
   if (c.nested && g_cfg.mode == Mode::mitigate) c.rec.reason = kNestedReason;
-  return may_substitute(c) && (g_cfg.trigger == Trigger::always || c.pic.verdict.verdict == Verdict::refuse);
+  return may_substitute(c) && (g_cfg.trigger == Trigger::always || c.rec.verdict == Verdict::refuse);
 }
 
 /// slim_fork() with every signal blocked on this thread while the plan's regions are marked
@@ -301,6 +385,7 @@ void engine_init(EnvLookup env, void* env_ctx, bool secure) {
   absolutize(g_cfg.profile_path, sizeof g_cfg.profile_path);
   if (g_cfg.log_kind == LogKind::file) absolutize(g_cfg.log_path, sizeof g_cfg.log_path);
   g_sink.configure(g_cfg);
+  (void)running_libc();  // read now: later calls may come from a signal handler
   g_ready.store(true, std::memory_order_release);
 }
 
@@ -401,7 +486,7 @@ ForkEnter engine_fork_enter(CallKind kind, uintptr_t return_address, uintptr_t e
   const int entry_errno = errno;
   Guard guard;
   Call c;
-  begin(c, guard, kind, return_address, nullptr, true);
+  begin(c, guard, kind, return_address, nullptr, true, call_is_charged(kind, running_libc()));
   pid_t pid = -1;
   bool substituted = false;
   errno = entry_errno;
@@ -481,15 +566,15 @@ int engine_system(const char* command, uintptr_t return_address, SystemFn real, 
   const int entry_errno = errno;
   Guard guard;
   Call c;
-  begin(c, guard, CallKind::system, return_address, command, true);
+  begin(c, guard, CallKind::system, return_address, command, true, call_is_charged(CallKind::system, running_libc()));
   errno = entry_errno;
   pid_t child = -1;
   int status;
   // Our own system() over posix_spawn: never charged, even where libc's own system() forks.
   if (wants_substitute(c) && spawn != nullptr) {
     c.rec.action = Action::posix_spawn;
-    c.rec.reason = c.pic.verdict.verdict == Verdict::refuse ? "kernel predicted to refuse a copying fork"
-                                                            : "FORKGUARD_TRIGGER=always";
+    c.rec.reason = c.rec.verdict == Verdict::refuse ? "kernel predicted to refuse libc's copying fork"
+                                                    : "FORKGUARD_TRIGGER=always";
     status = shell_system(command, spawn, &child);
   } else {
     status = real(command);
@@ -511,14 +596,14 @@ FILE* engine_popen(const char* command, const char* mode, uintptr_t return_addre
   const int entry_errno = errno;
   Guard guard;
   Call c;
-  begin(c, guard, CallKind::popen, return_address, command, true);
+  begin(c, guard, CallKind::popen, return_address, command, true, call_is_charged(CallKind::popen, running_libc()));
   errno = entry_errno;
   pid_t child = -1;
   FILE* stream;
   if (wants_substitute(c) && spawn != nullptr) {
     c.rec.action = Action::posix_spawn;
-    c.rec.reason = c.pic.verdict.verdict == Verdict::refuse ? "kernel predicted to refuse a copying fork"
-                                                            : "FORKGUARD_TRIGGER=always";
+    c.rec.reason = c.rec.verdict == Verdict::refuse ? "kernel predicted to refuse libc's copying fork"
+                                                    : "FORKGUARD_TRIGGER=always";
     stream = shell_popen(command, mode, spawn, &child);
   } else {
     stream = real(command, mode);
@@ -552,7 +637,7 @@ int engine_pclose(FILE* stream, uintptr_t return_address, PcloseFn real) {
   if (pass_through()) return close_stream(stream, real, entry_errno, &child);
   Guard guard;
   Call c;
-  begin(c, guard, CallKind::pclose, return_address, nullptr, false);
+  begin(c, guard, CallKind::pclose, return_address, nullptr, false, false);
   errno = entry_errno;
   const int status = close_stream(stream, real, entry_errno, &child);
   const int after = errno;
@@ -580,7 +665,10 @@ int engine_posix_spawn(CallKind kind, pid_t* pid, const char* path, const posix_
   command[w.size()] = '\0';
   Guard guard;
   Call c;
-  begin(c, guard, kind, return_address, command, true);
+  SpawnShape shape;
+  shape.file_actions = actions != nullptr;
+  if (attr != nullptr) posix_spawnattr_getflags(attr, &shape.flags);
+  begin(c, guard, kind, return_address, command, true, call_is_charged(kind, running_libc(), shape));
   pid_t child = -1;
   errno = entry_errno;
   const int rc = real(&child, path, actions, attr, argv, envp);
@@ -596,7 +684,7 @@ int engine_daemon(int nochdir, int noclose, uintptr_t return_address, DaemonFn r
   const int entry_errno = errno;
   Guard guard;
   Call c;
-  begin(c, guard, CallKind::daemon, return_address, nullptr, true);
+  begin(c, guard, CallKind::daemon, return_address, nullptr, true, true);
   errno = entry_errno;
   // daemon()'s parent _exit()s inside it: the record is written by whoever returns (the daemon).
   const int rc = real(nochdir, noclose);
@@ -631,7 +719,7 @@ VforkSlot* engine_vfork_enter(uintptr_t return_address, ForkFn real) {
   Call& c = *new (t_vfork_calls[depth].bytes) Call();
   {
     Guard guard;
-    begin(c, guard, CallKind::vfork, return_address, nullptr, true);
+    begin(c, guard, CallKind::vfork, return_address, nullptr, true, false);
   }
   VforkSlot* slot = &t_vfork_slots[depth];
   slot->return_address = return_address;

@@ -4,7 +4,9 @@
 
 #include <cstring>
 
+#include "forkguard/advice.hpp"
 #include "forkguard/fixed_writer.hpp"
+#include "forkguard/module_id.hpp"
 
 namespace forkguard {
 
@@ -86,9 +88,73 @@ void site_text(FixedWriter& w, const char* module, uintptr_t offset) {
   w.put_hex(offset);
 }
 
+void boolean(FixedWriter& w, const char* k, bool v) {
+  key(w, k);
+  w.put(v ? "true" : "false");
+}
+
+// "advice":{"shrink_kb":N,"slim_excludes_kb":N,"slim_written_kb":N,"slim_mappings":N,"slim_enough":B,
+// ["slim_partial":true,]"mappings":[{...,"slim_kb":N,"slim_written_kb":N}]}
+void put_advice(FixedWriter& w, const Advice& a) {
+  key(w, "advice");
+  w.put("{\"shrink_kb\":");
+  if (a.shrink_kb >= 0) {
+    w.put_int(a.shrink_kb);
+  } else {
+    w.put("null");
+  }
+  num_or_null(w, "slim_excludes_kb", a.slim_kb, true);
+  num_or_null(w, "slim_written_kb", a.slim_written_kb, true);
+  num_or_null(w, "slim_mappings", a.slim_mappings, true);
+  key(w, "slim_enough");
+  w.put(a.slim.verdict == Verdict::unknown ? "null" : a.enough() ? "true" : "false");
+  if (a.slim_partial) boolean(w, "slim_partial", true);
+  key(w, "mappings");
+  w.put('[');
+  for (int i = 0; i < a.ntop; ++i) {
+    const MappingAdvice& m = a.top[i];
+    if (i > 0) w.put(',');
+    w.put("{\"start\":\"0x");
+    w.put_hex(m.start);
+    w.put('"');
+    num_or_null(w, "size_kb", m.size_kb, true);
+    num_or_null(w, "rss_kb", m.rss_kb, m.rss_kb >= 0);
+    num_or_null(w, "swap_kb", m.swap_kb, m.swap_kb >= 0);
+    str(w, "path", m.path);
+    num_or_null(w, "slim_kb", m.slim_kb, true);
+    num_or_null(w, "slim_written_kb", m.slim_written_kb, true);
+    w.put('}');
+  }
+  w.put("]}");
+}
+
+// One element of "modules": {"name":..,"path":..,"build_id":"hex"} or {..,"size":N,"mtime":N}.
+void put_module(FixedWriter& w, const ModuleDesc& d) {
+  w.put("{\"name\":\"");
+  w.put_json_escaped(d.name);
+  w.put("\",\"path\":\"");
+  w.put_json_escaped(d.path);
+  w.put('"');
+  if (d.build_id_len > 0) {
+    key(w, "build_id");
+    w.put('"');
+    static const char kHex[] = "0123456789abcdef";
+    for (int i = 0; i < d.build_id_len; ++i) {
+      w.put(kHex[d.build_id[i] >> 4]);
+      w.put(kHex[d.build_id[i] & 15]);
+    }
+    w.put('"');
+  } else {
+    num_or_null(w, "size", d.size, d.size >= 0);
+    num_or_null(w, "mtime", d.mtime, d.size >= 0);
+  }
+  w.put('}');
+}
+
 }  // namespace
 
-size_t format_json(const Record& r, char* buf, size_t cap) {
+size_t format_json(const Record& r, char* buf, size_t cap, int* modules_written) {
+  if (modules_written != nullptr) *modules_written = 0;
   if (cap <= kTailReserve + 64) return 0;
   FixedWriter w(buf, cap - kTailReserve);
   bool truncated = false;
@@ -118,7 +184,9 @@ size_t format_json(const Record& r, char* buf, size_t cap) {
   num_or_null(w, "headroom_kb", r.commit_limit_kb - r.committed_as_kb, r.known_headroom());
   num_or_null(w, "overcommit_mode", r.overcommit_mode, r.overcommit_mode >= 0);
   str(w, "verdict", verdict_name(r.verdict));
-  num_or_null(w, "margin_kb", r.margin_kb, r.verdict != Verdict::unknown);
+  str(w, "fork_verdict", verdict_name(r.fork_verdict));
+  boolean(w, "charged", r.charged);
+  num_or_null(w, "margin_kb", r.margin_kb, r.fork_verdict != Verdict::unknown);
   num_or_null(w, "allowed_kb", r.allowed_kb, r.allowed_kb >= 0 && r.overcommit_mode != 1);
   num_or_null(w, "largest_vma_kb", r.largest_vma_kb, r.largest_vma_kb >= 0);
   if (r.rule != nullptr && r.rule[0] != '\0') str(w, "rule", r.rule);
@@ -136,6 +204,20 @@ size_t format_json(const Record& r, char* buf, size_t cap) {
     str(w, "errno", errno_name(r.err, scratch));
   }
   num_or_null(w, "duration_us", r.duration_us, true);
+  if (r.notice != nullptr && r.notice[0] != '\0') {
+    key(w, "notice");
+    w.put('"');
+    truncated |= !put_json_limited(w, r.notice, 1024);
+    w.put('"');
+  }
+  if (r.advice != nullptr) {  // a refused call's advice, whole or not at all
+    const size_t before = w.size();
+    put_advice(w, *r.advice);
+    if (w.overflowed()) {
+      w.truncate(before);
+      truncated = true;
+    }
+  }
   key(w, "site");
   w.put('"');
   site_text(w, r.site_module, r.site_offset);
@@ -160,7 +242,25 @@ size_t format_json(const Record& r, char* buf, size_t cap) {
       break;
     }
   }
-  // The reserve kept at the end guarantees room for the closing bytes.
+  // Module descriptions last, as many as fit: the rest go with this process's next record.
+  if (r.nmodules > 0 && r.modules != nullptr) {
+    const size_t before = w.size();
+    w.put("],\"modules\":[");
+    int written = 0;
+    for (int i = 0; i < r.nmodules; ++i) {
+      const size_t at = w.size();
+      if (i > 0) w.put(',');
+      put_module(w, *r.modules[i]);
+      if (w.overflowed()) {
+        w.truncate(at);
+        break;
+      }
+      ++written;
+    }
+    if (written == 0) w.truncate(before);
+    if (modules_written != nullptr) *modules_written = written;
+  }
+  // The reserve kept at the end guarantees room for the closing bytes (of "stack" or "modules").
   const size_t len = w.size();
   const char* end = truncated ? "],\"truncated\":true}\n" : "]}\n";
   const size_t end_len = std::strlen(end);
@@ -190,6 +290,56 @@ void human_kb(FixedWriter& w, int64_t kb) {
   }
   w.put(' ');
   w.put(units[u]);
+}
+
+// "; advice: the charge must shrink by X; largest mappings: ...; a slim fork would leave out X in N
+// mappings (Y written): enough"
+void advice_text(FixedWriter& w, const Advice& a, int overcommit_mode) {
+  w.put("; advice: ");
+  if (a.shrink_kb > 0) {
+    w.put(overcommit_mode == 0 ? "the largest mapping must shrink by " : "the charge must shrink by ");
+    human_kb(w, a.shrink_kb);
+  } else if (a.shrink_kb == 0) {
+    w.put("the charge fits now");
+  } else {
+    w.put("how much the charge must shrink is unknown");
+  }
+  for (int i = 0; i < a.ntop; ++i) {
+    const MappingAdvice& m = a.top[i];
+    w.put(i == 0 ? "; largest mappings: " : ", ");
+    human_kb(w, m.size_kb);
+    w.put(' ');
+    w.put(m.path);
+    w.put(" (resident ");
+    if (m.rss_kb >= 0) human_kb(w, m.rss_kb); else w.put('?');
+    w.put(", swapped ");
+    if (m.swap_kb >= 0) human_kb(w, m.swap_kb); else w.put('?');
+    if (m.slim_kb > 0 && m.slim_kb == m.size_kb && m.slim_written_kb == 0) {
+      w.put(", a slim fork leaves it out: never written");
+    } else if (m.slim_kb > 0) {
+      w.put(", a slim fork leaves out ");
+      human_kb(w, m.slim_kb);
+      w.put(" of it");
+      if (m.slim_written_kb > 0) {
+        w.put(", ");
+        human_kb(w, m.slim_written_kb);
+        w.put(" written");
+      }
+    }
+    w.put(')');
+  }
+  w.put("; a slim fork would leave out ");
+  human_kb(w, a.slim_kb);
+  w.put(" in ");
+  w.put_int(a.slim_mappings);
+  w.put(a.slim_mappings == 1 ? " mapping" : " mappings");
+  if (a.slim_written_kb > 0) {
+    w.put(" (");
+    human_kb(w, a.slim_written_kb);
+    w.put(" of it written: the child would have nothing there)");
+  }
+  w.put(a.slim.verdict == Verdict::unknown ? ": cannot tell whether that is enough"
+                                           : a.enough() ? ": enough" : ": not enough");
 }
 
 }  // namespace
@@ -261,8 +411,12 @@ size_t format_text(const Record& r, char* buf, size_t cap) {
   }
   w.put(", verdict ");
   w.put(verdict_name(r.verdict));
-  if (r.verdict != Verdict::unknown && r.overcommit_mode != 1) {
-    w.put(r.verdict == Verdict::refuse ? " (short by " : " (room ");
+  if (!r.charged && r.call != CallKind::pclose) {
+    w.put(" (not charged for the parent's memory); a full fork now: ");
+    w.put(verdict_name(r.fork_verdict));
+  }
+  if (r.fork_verdict != Verdict::unknown && r.overcommit_mode != 1) {
+    w.put(r.fork_verdict == Verdict::refuse ? " (short by " : " (room ");
     human_kb(w, r.margin_kb >= 0 ? r.margin_kb : -r.margin_kb);
     w.put(')');
   }
@@ -281,6 +435,11 @@ size_t format_text(const Record& r, char* buf, size_t cap) {
     w.put("; degraded (");
     w.put(r.degraded);
     w.put("): no stack");
+  }
+  if (r.advice != nullptr) advice_text(w, *r.advice, r.overcommit_mode);
+  if (r.notice != nullptr && r.notice[0] != '\0') {
+    w.put("; notice: ");
+    w.put(r.notice);
   }
   if (r.nframes > 0) w.put("; stack:");
   for (int i = 0; i < r.nframes; ++i) {

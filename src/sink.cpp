@@ -3,6 +3,7 @@
 #include "forkguard/sink.hpp"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -24,6 +25,24 @@ namespace {
 // Guards (re)opening the file, so two threads never both open it.
 std::atomic<pid_t> g_open_lock{0};
 
+// A record from a signal handler that interrupted its own thread's (re)open of the log: it waits
+// here (one at a time) and is written right after the open, so it neither opens a second
+// descriptor nor lands on the program's stderr. 0 free, 1 being filled or written, 2 waiting.
+struct Deferred {
+  std::atomic<int> state;
+  size_t len;
+  char data[PIPE_BUF];
+};
+Deferred g_deferred;
+
+bool defer(const char* data, size_t len) {
+  int expected = 0;
+  if (len > sizeof g_deferred.data || !g_deferred.state.compare_exchange_strong(expected, 1)) return false;
+  std::memcpy(g_deferred.data, data, len);
+  g_deferred.len = len;
+  g_deferred.state.store(2, std::memory_order_release);
+  return true;
+}
 
 }  // namespace
 
@@ -59,7 +78,7 @@ void Sink::configure(const Config& cfg) {
 
 void Sink::fall_back_to_stderr(const char* why) {
   if (!fell_back_) {
-    char msg[1400];
+    char msg[kNoticeMax + 1];
     FixedWriter w(msg, sizeof msg - 1);
     w.put("cannot log to ");
     w.put(tmpl_);
@@ -67,22 +86,24 @@ void Sink::fall_back_to_stderr(const char* why) {
     w.put(why);
     w.put("); records go to stderr from now on");
     msg[w.size()] = '\0';
-    diag_warn(msg);
+    diag_notice(msg);  // carried by the first record on stderr, never a line of its own
   }
+  if (!fell_back_) generation_.fetch_add(1, std::memory_order_acq_rel);
   fell_back_ = true;
   kind_ = LogKind::stderr_stream;
 }
 
-void Sink::note_reopen(const char* what) {
-  if (noted_reopen_) return;  // said once per process: a program that does it in a loop is not flooded
+bool Sink::note_reopen(const char* what) {
+  if (noted_reopen_) return false;  // said once per process: a program that does it in a loop is not flooded
   noted_reopen_ = true;
-  char msg[1400];
+  char msg[kNoticeMax + 1];
   FixedWriter w(msg, sizeof msg - 1);
   w.put(what);
   w.put("; records go on in a newly opened ");
   w.put(tmpl_);
   msg[w.size()] = '\0';
-  diag_warn(msg);
+  diag_notice(msg);
+  return true;
 }
 
 namespace {
@@ -129,23 +150,33 @@ ssize_t write_no_sigpipe(int fd, const char* data, size_t len) {
 
 }  // namespace
 
-bool Sink::ensure_open() {
+Sink::Open Sink::ensure_open() {
   const pid_t me = getpid();
   int fd = fd_;
-  if (fd >= 0 && owner_ == me && check_owned(fd, id_) == FdState::ours) return true;
-  OwnerLockGuard lock(g_open_lock);
-  // This thread is already opening the log (a signal handler's record interrupted it): a second
-  // open would race the first for fd_ and leak one descriptor; this record goes to stderr.
-  if (!lock.held()) return false;
-  fd = fd_;
+  if (fd >= 0 && owner_ == me && check_owned(fd, id_) == FdState::ours) return Open::ready;
+  Open result;
+  {
+    OwnerLockGuard lock(g_open_lock);
+    // This thread is already opening the log (a signal handler's record interrupted it): a second
+    // open would race the first for fd_ and leak one descriptor. The record waits (defer()).
+    if (!lock.held()) return Open::busy;
+    result = open_locked(me);
+  }
+  // After the lock is given back: a handler's record deferred meanwhile is written now.
+  flush_deferred(result == Open::ready || result == Open::noted ? static_cast<int>(fd_) : STDERR_FILENO);
+  return result;
+}
+
+Sink::Open Sink::open_locked(pid_t me) {
+  int fd = fd_;
   const char* event = nullptr;  // what happened to the log, said once
   int replace = -1;             // our number whose deleted file the new one replaces
   if (fd >= 0) {
     const FdState state = check_owned(fd, id_);
-    if (state == FdState::ours && owner_ == me) return true;  // another thread reopened it
+    if (state == FdState::ours && owner_ == me) return Open::ready;  // another thread reopened it
     if (state == FdState::ours && !per_pid_) {  // a fork child shares the parent's file: O_APPEND keeps records whole
       owner_ = me;
-      return true;
+      return Open::ready;
     }
     if (state == FdState::ours_unlinked) event = "the log file was deleted while the program ran";
     if (state == FdState::not_ours && owner_ == me)
@@ -163,14 +194,15 @@ bool Sink::ensure_open() {
   char path[1100];
   if (!expand_path(tmpl_, me, path, sizeof path)) {
     fall_back_to_stderr("path too long");
-    return false;
+    return Open::failed;
   }
   int nfd = open_log(path);
   if (nfd < 0) {
     char scratch[16];
     fall_back_to_stderr(errno_name(errno, scratch));
-    return false;
+    return Open::failed;
   }
+  const FdIdentity before = id_;
   if (replace >= 0 && dup3(nfd, replace, O_CLOEXEC) == replace) {
     close(nfd);
     nfd = replace;
@@ -178,13 +210,22 @@ bool Sink::ensure_open() {
   } else {
     nfd = adopt_high(nfd, id_);  // (a failed dup3 leaves the deleted file's number open: never reused)
   }
+  if (before.dev != 0 && (before.dev != id_.dev || before.ino != id_.ino))
+    generation_.fetch_add(1, std::memory_order_acq_rel);  // another file: what it was told is not in this one
   owner_ = me;
   fd_ = nfd;
-  if (event != nullptr) note_reopen(event);
-  return true;
+  if (event != nullptr && note_reopen(event)) return Open::noted;
+  return Open::ready;
 }
 
-void Sink::write_record(const char* data, size_t len) {
+void Sink::flush_deferred(int fd) {
+  int expected = 2;
+  if (!g_deferred.state.compare_exchange_strong(expected, 1, std::memory_order_acquire)) return;
+  write_no_sigpipe(fd, g_deferred.data, g_deferred.len);
+  g_deferred.state.store(0, std::memory_order_release);
+}
+
+bool Sink::write_record(const char* data, size_t len) {
   const int saved = errno;
   if (kind_ == LogKind::syslog) {
     // The body is the record without the text format's "forkguard: " (the ident says it).
@@ -196,22 +237,41 @@ void Sink::write_record(const char* data, size_t len) {
       body_len -= sizeof kPrefix - 1;
     }
     int err = 0;
-    if (syslog_.send(body, body_len, err) == SyslogClient::Status::sent) {
-      errno = saved;
-      return;
+    const bool sent = syslog_.send(body, body_len, err) == SyslogClient::Status::sent;
+    if (!sent) {
+      char scratch[16];
+      fall_back_to_stderr(errno_name(err, scratch));  // this record goes to stderr, saying why
     }
-    char scratch[16];
-    fall_back_to_stderr(errno_name(err, scratch));  // then this record goes to stderr below
+    errno = saved;
+    return sent;
   }
   int fd = STDERR_FILENO;
-  if (kind_ == LogKind::file && ensure_open()) fd = fd_;
+  if (kind_ == LogKind::file) {
+    switch (ensure_open()) {
+      case Open::ready:
+        fd = fd_;
+        break;
+      case Open::noted:
+      case Open::failed:
+        errno = saved;
+        return false;  // format again: the record carries the notice
+      case Open::busy:
+        if (defer(data, len)) {
+          errno = saved;
+          return true;
+        }
+        break;  // a second handler record during one open: stderr is all that is left
+    }
+  }
   const ssize_t n = write_no_sigpipe(fd, data, len);
   if (n < 0 && fd != STDERR_FILENO) {
     char scratch[16];
     fall_back_to_stderr(errno_name(errno, scratch));
-    write_no_sigpipe(STDERR_FILENO, data, len);
+    errno = saved;
+    return false;
   }
   errno = saved;
+  return true;
 }
 
 }  // namespace forkguard

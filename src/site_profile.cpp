@@ -497,7 +497,7 @@ SiteStats profile_site(const char* path, std::string_view site) {
       w.put(path);
       w.put(" is not a forkguard profile (or is damaged); no site counts as learned");
       msg[w.size()] = '\0';
-      diag_warn(msg);
+      diag_notice(msg);  // a notice for the log: the program's stderr is not ours
     }
     g_loaded.store(2, std::memory_order_release);
   } else if (state != 2) {

@@ -15,6 +15,9 @@ enum class CallKind { fork, vfork, _Fork, system, popen, pclose, posix_spawn, po
 const char* call_name(CallKind k);
 
 enum class Action { passthrough, posix_spawn, slim_fork, vfork, refused };
+
+struct Advice;      // advice.hpp: what would make a refused fork fit
+struct ModuleDesc;  // module_id.hpp: a module's identity, described once per process
 const char* action_name(Action a);
 
 /// One stack frame, resolved in the parent before the call.
@@ -37,8 +40,10 @@ struct Record {
   const char* charge_method = "estimate";  ///< "estimate" | "smaps"
   int64_t commit_limit_kb = -1, committed_as_kb = -1;
   int overcommit_mode = -1;
-  Verdict verdict = Verdict::unknown;
-  int64_t margin_kb = 0;  ///< the verdict's margin (room left; negative = short by)
+  Verdict verdict = Verdict::unknown;       ///< the prediction for this call (ok when it is not charged)
+  Verdict fork_verdict = Verdict::unknown;  ///< the prediction for a full fork of the process now
+  bool charged = true;  ///< the kernel charges this call for the parent's memory (call_charge.hpp)
+  int64_t margin_kb = 0;  ///< fork_verdict's margin (room left; negative = short by)
   int64_t allowed_kb = -1;      ///< the limit the verdict applied (mode 2: CommitLimit - reserves; mode 0: RAM + swap)
   int64_t largest_vma_kb = -1;  ///< largest charged mapping (what mode 0 compares)
   const char* rule = nullptr;   ///< the verdict's one-sentence explanation
@@ -49,6 +54,16 @@ struct Record {
   /// Why the record lacks its stack and any substitution: "reentered" (the call arrived while
   /// this thread was inside the library: a signal or atfork handler); nullptr = a whole record.
   const char* degraded = nullptr;
+  /// What the library has to say besides the record (a log reopened, calls that went unrecorded,
+  /// libunwind missing...): never a line of its own on the program's stderr (diag.hpp).
+  const char* notice = nullptr;
+  /// A refused call: by how much the charge must shrink, the largest mappings, what a slim fork
+  /// would exclude and whether that is enough. nullptr = no advice.
+  const Advice* advice = nullptr;
+  /// Modules named in this record's stack (or site) not yet described by this process: path and
+  /// identity, so that the report symbolizes from the very file that ran.
+  const ModuleDesc* const* modules = nullptr;
+  int nmodules = 0;
   int64_t result = 0;
   pid_t child_pid = -1;  ///< -1 when unknown
   int err = 0;           ///< errno of a failed call; 0 = success (key omitted)
@@ -62,8 +77,10 @@ struct Record {
 
 /// The whole line, newline included, is at most `cap` bytes (callers pass PIPE_BUF). When the
 /// record does not fit, frames are dropped from the outermost end and the command is cut, and
-/// the object carries "truncated":true. Returns the length. Allocation-free.
-size_t format_json(const Record& r, char* buf, size_t cap);
+/// the object carries "truncated":true. Module descriptions come last, as many as fit: their
+/// count goes to `*modules_written` (the rest wait for the next record, which is not a cut).
+/// Returns the length. Allocation-free.
+size_t format_json(const Record& r, char* buf, size_t cap, int* modules_written = nullptr);
 /// One human line: "forkguard: fork at app+0x1234 pid 42: charge 1.2 GiB, headroom ..., verdict refuse ...".
 size_t format_text(const Record& r, char* buf, size_t cap);
 

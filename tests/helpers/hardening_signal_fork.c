@@ -16,7 +16,8 @@
  *   turn N         N fork() calls; the program's pthread_atfork prepare handler (run inside glibc's
  *                  fork, where mitigate mode holds its fork turn) raises SIGUSR1, whose handler forks.
  *   altstack K     the handler runs on a K KiB alternate signal stack (a guard page below it)
- *                  and forks 3 times (raised from main, which is not in any call).
+ *                  and forks 3 times (raised from main, which is not in any call); then main
+ *                  forks once (the record that says what the handler's calls could not).
  *   window N       N fork() calls of a process with a touched 16 MiB mapping; the first
  *                  madvise(MADV_DONTFORK) inside each (the slim fork's) raises SIGUSR1, whose
  *                  handler forks a child that reads the mapping (it must be there).
@@ -245,6 +246,8 @@ int main(int argc, char** argv) {
     }
   } else if (strcmp(mode, "altstack") == 0) {
     for (int i = 0; i < 3; ++i) raise(SIGUSR1);
+    main_fork();
+    ++main_calls;
   } else if (strcmp(mode, "turn") == 0) {
     pthread_atfork(prepare, NULL, NULL);
     for (int i = 0; i < n; ++i) {

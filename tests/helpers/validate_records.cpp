@@ -19,6 +19,13 @@
 ///   --expect-stack empty|nonempty   every selected record's stack is [] / has frames
 ///   --expect-field KEY=VALUE    every selected record has KEY, and its value (a string's
 ///                               contents, or the JSON text of anything else) is VALUE (repeatable)
+///   --expect-modules-described  every module a selected record names in its stack or site is
+///                               described ("modules") in that record or an earlier one of the
+///                               same pid and exe in the same file (a "degraded" record, made
+///                               inside the library, describes nothing: its site's module may
+///                               be described by a later record)
+///   --expect-notice REGEX=N     exactly N selected records carry a "notice" matching REGEX (ECMAScript,
+///                               searched anywhere in it; repeatable)
 ///   --print-sites               print "CALL SITE" for each selected record, in file order
 /// Exit status: 0 when everything holds; 1 on any violation (each named FILE:LINE: what);
 /// 2 on a usage error.
@@ -53,6 +60,8 @@ struct Options {
   std::string expect_site_module, expect_stack;
   std::vector<std::pair<std::string, std::string>> expect_field;
   bool print_sites = false;
+  bool expect_modules_described = false;
+  std::vector<std::pair<std::string, long>> expect_notice;
   std::vector<std::string> files;
 };
 
@@ -125,6 +134,13 @@ Options parse_args(int argc, char** argv) {
       if (o.expect_stack != "empty" && o.expect_stack != "nonempty") usage("--expect-stack: empty or nonempty");
     } else if (a == "--expect-field") {
       o.expect_field.push_back(split_eq(a, value()));
+    } else if (a == "--expect-modules-described") {
+      o.expect_modules_described = true;
+    } else if (a == "--expect-notice") {
+      const std::string v = value();
+      const auto eq = v.rfind('=');
+      if (eq == std::string::npos || eq == 0) usage(a + ": expected REGEX=N, got '" + v + "'");
+      o.expect_notice.emplace_back(v.substr(0, eq), to_count(a, v.substr(eq + 1)));
     } else if (a == "--print-sites") {
       o.print_sites = true;
     } else if (a.rfind("--", 0) == 0) {
@@ -142,11 +158,15 @@ const std::set<std::string> kCreationCalls = {"fork",  "vfork",       "_Fork",  
 // Not creations, but DESIGN.md allows them to be recorded.
 const std::set<std::string> kOtherCalls = {"pclose", "execve", "execv",  "execvp",  "execvpe",
                                            "execl",  "execlp", "execle", "fexecve", "execveat"};
+// Not a call: a slim-fork child's death by a fault in an excluded region (figures null, verdict
+// unknown, the faulting address's site and stack, what happened in "notice").
+const std::string kFault = "fault";
 
 const std::regex kTs(R"(^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z$)");
 const std::regex kSite(R"(^[^+]+\+0x[0-9a-f]+$)");
 const std::regex kHex(R"(^0x[0-9a-f]+$)");
 const std::regex kErrno(R"(^E[A-Z0-9]+$)");
+const std::regex kBuildId(R"(^([0-9a-f]{2})+$)");
 
 std::string basename_of(const std::string& p) {
   const auto slash = p.rfind('/');
@@ -205,6 +225,86 @@ void check_ts(const std::string& where, const json& v) {
   if (t > now + 60 || t < now - 86400) violation(where, "\"ts\" is not within the last day (UTC): " + s);
 }
 
+bool is_int_or_null(const json& o, const char* k) { return o.contains(k) && (is_int(o[k]) || o[k].is_null()); }
+
+/// verdict is the call's own prediction: ok for a call the kernel does not charge (charged false),
+/// else fork_verdict, the prediction for a full fork of the process at that moment.
+void check_verdicts(const std::string& where, const json& r, const std::string& call, bool creation) {
+  static const std::set<std::string> kVerdicts = {"ok", "refuse", "unknown"};
+  if (r.contains("fork_verdict") &&
+      (!r["fork_verdict"].is_string() || kVerdicts.count(r["fork_verdict"].get<std::string>()) == 0))
+    violation(where, "\"fork_verdict\" is not ok|refuse|unknown: " + r["fork_verdict"].dump());
+  if (r.contains("charged") && !r["charged"].is_boolean()) violation(where, "\"charged\" is not a boolean");
+  if (!creation) return;
+  if (!r.contains("fork_verdict")) return violation(where, "missing key \"fork_verdict\"");
+  if (!r.contains("charged") || !r["charged"].is_boolean()) return violation(where, "missing key \"charged\"");
+  const bool charged = r["charged"].get<bool>();
+  if ((call == "fork" || call == "_Fork" || call == "daemon") && !charged)
+    violation(where, "\"charged\" is false for " + call + ", which always copies the parent");
+  if (call == "vfork" && charged) violation(where, "\"charged\" is true for vfork, which never copies the parent");
+  const json want = charged ? r["fork_verdict"] : json("ok");
+  if (r["verdict"] != want)
+    violation(where, "\"verdict\" is " + r["verdict"].dump() + " but the call is " + (charged ? "" : "not ") +
+                         "charged, so it must be " + want.dump() + " (fork_verdict " + r["fork_verdict"].dump() + ")");
+}
+
+/// A slim-fork child's fault: no figures, no prediction, what happened in "notice".
+void check_fault(const std::string& where, const json& r) {
+  for (const char* k : {"vm_size_kb", "vm_rss_kb", "charge_kb", "commit_limit_kb", "committed_as_kb", "headroom_kb"})
+    if (!r[k].is_null()) violation(where, std::string("a fault record's \"") + k + "\" is not null");
+  if (r["verdict"] != "unknown") violation(where, "a fault record's \"verdict\" is not unknown");
+  if (r.contains("fork_verdict") && r["fork_verdict"] != "unknown")
+    violation(where, "a fault record's \"fork_verdict\" is not unknown");
+  if (!r.contains("notice")) violation(where, "a fault record has no \"notice\" (the region and the advice)");
+}
+
+/// "advice":{"shrink_kb","slim_excludes_kb","slim_written_kb","slim_mappings","slim_enough",["slim_partial"],
+/// "mappings":[{"start","size_kb","rss_kb","swap_kb","path","slim_kb","slim_written_kb"}]}
+void check_advice(const std::string& where, const json& a) {
+  if (!a.is_object()) return violation(where, "\"advice\" is not an object");
+  if (!is_int_or_null(a, "shrink_kb") || (is_int(a["shrink_kb"]) && a["shrink_kb"].get<long long>() < 0))
+    violation(where, "advice.shrink_kb is neither an integer >= 0 nor null");
+  for (const char* k : {"slim_excludes_kb", "slim_written_kb", "slim_mappings"})
+    if (!a.contains(k) || !is_int(a[k]) || a[k].get<long long>() < 0)
+      violation(where, std::string("advice.") + k + " is not an integer >= 0");
+  if (a.contains("slim_excludes_kb") && a.contains("slim_written_kb") && is_int(a["slim_excludes_kb"]) &&
+      is_int(a["slim_written_kb"]) && a["slim_written_kb"].get<long long>() > a["slim_excludes_kb"].get<long long>())
+    violation(where, "advice.slim_written_kb is more than advice.slim_excludes_kb");
+  if (!a.contains("slim_enough") || !(a["slim_enough"].is_boolean() || a["slim_enough"].is_null()))
+    violation(where, "advice.slim_enough is neither a boolean nor null");
+  if (a.contains("slim_partial") && !a["slim_partial"].is_boolean())
+    violation(where, "advice.slim_partial is not a boolean");
+  if (!a.contains("mappings") || !a["mappings"].is_array()) return violation(where, "advice.mappings is not an array");
+  for (const json& m : a["mappings"]) {
+    const auto kb_at_most = [&](const char* k, const char* of) {
+      return m.contains(k) && is_int(m[k]) && m[k].get<long long>() >= 0 && m[k].get<long long>() <= m[of].get<long long>();
+    };
+    const bool ok = m.is_object() && m.contains("start") && m["start"].is_string() &&
+                    std::regex_match(m["start"].get<std::string>(), kHex) && m.contains("size_kb") &&
+                    is_int(m["size_kb"]) && m["size_kb"].get<long long>() > 0 && is_int_or_null(m, "rss_kb") &&
+                    is_int_or_null(m, "swap_kb") && m.contains("path") && m["path"].is_string() &&
+                    kb_at_most("slim_kb", "size_kb") && kb_at_most("slim_written_kb", "slim_kb");
+    if (!ok)
+      violation(where, "advice.mappings has an element that is not {start,size_kb,rss_kb,swap_kb,path,slim_kb,"
+                       "slim_written_kb} (slim_written_kb <= slim_kb <= size_kb): " + m.dump());
+  }
+}
+
+/// "modules":[{"name","path","build_id"} or {"name","path","size","mtime"}]
+void check_modules(const std::string& where, const json& mods) {
+  if (!mods.is_array() || mods.empty()) return violation(where, "\"modules\" is not a non-empty array");
+  for (const json& m : mods) {
+    const bool named = m.is_object() && m.contains("name") && m["name"].is_string() &&
+                       !m["name"].get<std::string>().empty() && m.contains("path") && m["path"].is_string();
+    const bool by_id = named && m.contains("build_id") && m["build_id"].is_string() &&
+                       std::regex_match(m["build_id"].get<std::string>(), kBuildId);
+    const bool by_stat = named && !m.contains("build_id") && is_int_or_null(m, "size") && is_int_or_null(m, "mtime");
+    if (!by_id && !by_stat)
+      violation(where, "\"modules\" has an element that is not {name,path,build_id} or {name,path,size,mtime}: " +
+                           m.dump());
+  }
+}
+
 /// Validates one record; returns false when it is too broken to count.
 bool check_record(const std::string& where, const json& r) {
   static const char* const required[] = {"ts",
@@ -250,7 +350,8 @@ bool check_record(const std::string& where, const json& r) {
   }
   const std::string call = r["call"].get<std::string>();
   const bool creation = kCreationCalls.count(call) != 0;
-  if (!creation && kOtherCalls.count(call) == 0) violation(where, "\"call\" is not a known name: " + call);
+  const bool fault = call == kFault;
+  if (!creation && !fault && kOtherCalls.count(call) == 0) violation(where, "\"call\" is not a known name: " + call);
 
   if (call == "popen" || call == "posix_spawn" || call == "posix_spawnp") {
     if (!r.contains("command") || !r["command"].is_string())
@@ -278,18 +379,21 @@ bool check_record(const std::string& where, const json& r) {
   }
 
   const json& cm = r["charge_method"];
-  if (!cm.is_string() || (cm != "estimate" && cm != "smaps"))
+  if (!(fault && cm.is_null()) && (!cm.is_string() || (cm != "estimate" && cm != "smaps")))
     violation(where, "\"charge_method\" is not estimate|smaps: " + cm.dump());
   const json& om = r["overcommit_mode"];
   const bool mode_ok = is_int(om) && om.get<long long>() >= 0 && om.get<long long>() <= 2;
   // A creation is always probed, but the probe may read nothing (no /proc): then the mode is null
   // and the verdict unknown. A pclose/exec record may carry no picture.
-  const bool nothing_read = om.is_null() && r["verdict"] == "unknown";
+  const json fv = r.contains("fork_verdict") ? r["fork_verdict"] : json();
+  const bool nothing_read = om.is_null() && (fv == "unknown" || (fv.is_null() && r["verdict"] == "unknown"));
   if (!mode_ok && !(om.is_null() && !creation) && !nothing_read)
-    violation(where, "\"overcommit_mode\" is not 0, 1 or 2 (or null with verdict unknown): " + om.dump());
+    violation(where, "\"overcommit_mode\" is not 0, 1 or 2 (or null with fork_verdict unknown): " + om.dump());
   const json& vd = r["verdict"];
   if (!vd.is_string() || (vd != "ok" && vd != "refuse" && vd != "unknown"))
     violation(where, "\"verdict\" is not ok|refuse|unknown: " + vd.dump());
+  check_verdicts(where, r, call, creation);
+  if (fault) check_fault(where, r);
   const json& ac = r["action"];
   static const std::set<std::string> actions = {"passthrough", "posix_spawn", "slim_fork", "vfork", "refused"};
   if (!ac.is_string() || actions.count(ac.get<std::string>()) == 0)
@@ -297,7 +401,7 @@ bool check_record(const std::string& where, const json& r) {
 
   if (!is_int(r["result"])) {
     violation(where, "\"result\" is not an integer");
-  } else {
+  } else if (!fault) {
     const long long res = r["result"].get<long long>();
     bool failed;
     if (call == "posix_spawn" || call == "posix_spawnp") {
@@ -336,6 +440,11 @@ bool check_record(const std::string& where, const json& r) {
     if (!r["stack"].is_array() || !r["stack"].empty()) violation(where, "a \"degraded\" record has a stack");
   }
 
+  if (r.contains("notice") && (!r["notice"].is_string() || r["notice"].get<std::string>().empty()))
+    violation(where, "\"notice\" is not a non-empty string: " + r["notice"].dump());
+  if (r.contains("advice")) check_advice(where, r["advice"]);
+  if (r.contains("modules")) check_modules(where, r["modules"]);
+
   const json& site = r["site"];
   if (!site.is_string() || !std::regex_match(site.get<std::string>(), kSite))
     violation(where, "\"site\" is not MODULE+0xHEX: " + site.dump());
@@ -373,6 +482,11 @@ int main(int argc, char** argv) {
   std::map<std::string, long> per_degraded;
   std::set<long long> pids;
   std::set<std::pair<long long, long long>> tids;
+  std::vector<long> notice_counts(o.expect_notice.size(), 0);
+  std::vector<std::regex> notice_res;
+  for (const auto& kv : o.expect_notice) notice_res.emplace_back(kv.first);
+  // (file, pid, exe) -> module names described so far
+  std::map<std::string, std::set<std::string>> described;
 
   for (const std::string& file : o.files) {
     std::ifstream in(file, std::ios::binary);
@@ -409,6 +523,10 @@ int main(int argc, char** argv) {
         continue;
       }
       if (!check_record(where, r)) continue;
+      const std::string image = file + "\n" + field_text(r["pid"]) + "\n" + field_text(r["exe"]);
+      if (r.contains("modules") && r["modules"].is_array())
+        for (const json& m : r["modules"])
+          if (m.is_object() && m.contains("name") && m["name"].is_string()) described[image].insert(m["name"].get<std::string>());
 
       if (!o.only_exe.empty() && (!r["exe"].is_string() || basename_of(r["exe"].get<std::string>()) != o.only_exe))
         continue;
@@ -438,6 +556,21 @@ int main(int argc, char** argv) {
           violation(where, "\"" + kv.first + "\" is " + r[kv.first].dump() + ", expected " + kv.second);
         }
       }
+      if (o.expect_modules_described && !r.contains("degraded")) {
+        std::set<std::string> named;
+        if (r["stack"].is_array())
+          for (const json& f : r["stack"])
+            if (f.is_object() && f.contains("module") && f["module"].is_string()) named.insert(f["module"].get<std::string>());
+        const auto plus = site.rfind("+0x");
+        if (plus != std::string::npos) named.insert(site.substr(0, plus));
+        for (const std::string& m : named)
+          if (m != "?" && described[image].count(m) == 0)
+            violation(where, "module " + m + " is named before any record of this process described it");
+      }
+      for (size_t i = 0; i < o.expect_notice.size(); ++i)
+        if (r.contains("notice") && r["notice"].is_string() &&
+            std::regex_search(r["notice"].get<std::string>(), notice_res[i]))
+          ++notice_counts[i];
       if (o.print_sites) std::printf("%s %s\n", call.c_str(), site.c_str());
     }
   }
@@ -468,6 +601,12 @@ int main(int argc, char** argv) {
       violation("totals", "expected " + std::to_string(kv.second) + " records with degraded " + kv.first + scope +
                               ", found " + std::to_string(got));
     }
+  }
+  for (size_t i = 0; i < o.expect_notice.size(); ++i) {
+    if (notice_counts[i] != o.expect_notice[i].second)
+      violation("totals", "expected " + std::to_string(o.expect_notice[i].second) + " records" + scope +
+                              " with a notice matching /" + o.expect_notice[i].first + "/, found " +
+                              std::to_string(notice_counts[i]));
   }
   if (o.expect_failures >= 0 && failures != o.expect_failures) {
     violation("totals", "expected " + std::to_string(o.expect_failures) + " records with errno" + scope + ", found " +

@@ -26,6 +26,8 @@ for ((i = 0; i < runs; ++i)); do
   fi
 done
 echo "$mode: kept $kept of $runs"
+said=$(fg_library_lines "$dir/stderr")  # with a log file, nothing of the library's on stderr
+[ -z "$said" ] || fail "$mode: with a log file the library wrote to the program's stderr: $said"
 [ "$kept" -eq "$runs" ] || fail "$mode: the program lost its data in $((runs - kept)) of $runs runs; first: $first_loss"
 case $mode in
   slim) want='"action":"slim_fork"' ;;

@@ -3,7 +3,9 @@
 # missing path, a directory, a FIFO nobody reads, its descriptor closed or its number reused by
 # the program, stderr a pipe whose reader is gone, syslog without a listener. In each case the
 # program's stdout and exit status are byte-identical to a run without the shim, the shim says
-# exactly once what happened (the exact line is checked), and records go on where they can.
+# exactly once what happened (the exact text is checked) as the "notice" of a record, never as a
+# line of its own, and records go on where they can. While the log can be written, the program's
+# stderr is byte-identical too; when it cannot, stderr holds the records and nothing else.
 #
 # Usage: hardening_output.sh CASE VALIDATOR SHIM HELPER (unwritable needs root and setpriv)
 # Cases readonly, syslog-absent and syslog-refused run themselves again in a private mount
@@ -28,7 +30,7 @@ trap 'rm -rf --one-file-system "$FG_TMP"' EXIT
 case_name=$1 validator=$2 shim=$3 helper=$4
 name=$(basename "$helper")
 base=$FG_TMP/base shim_dir=$FG_TMP/shim
-closed_notice="forkguard: the program closed or replaced the log's descriptor; records go on in a newly opened"
+closed_notice="the program closed or replaced the log's descriptor; records go on in a newly opened"
 
 # pair ACTION LOG_SETTING LOG_ARG: runs the helper without and with the shim (JSON records),
 # under the command prefix in `runner` when it is set.
@@ -44,21 +46,24 @@ pair() {
   [ ! -s "$base/stderr" ] || fail "the helper wrote to stderr without the shim: $(cat "$base/stderr")"
 }
 
-# said_once LINE: the shim's stderr holds LINE exactly once and no other "forkguard: " line.
+# said_once TEXT FILE...: exactly one record in FILE... carries a notice beginning with TEXT, and no
+# line on the shim's stderr is the library's own (every line there is the program's or a record).
 said_once() {
-  grep '^forkguard: ' "$shim_dir/stderr" >"$FG_TMP/said" || true
-  printf '%s\n' "$1" | cmp -s - "$FG_TMP/said" || {
-    echo "--- want: $1" >&2
-    echo "--- got:" >&2
-    cat "$FG_TMP/said" >&2
-    fail "the shim did not say exactly once what happened"
+  local text=$1
+  shift
+  ! grep -a '^forkguard: ' "$shim_dir/stderr" || fail "the shim wrote a line of its own to the program's stderr"
+  local n
+  n=$(cat "$@" | grep -aF "\"notice\":\"$text" | wc -l)
+  [ "$n" -eq 1 ] || {
+    echo "--- want one record with the notice: $text" >&2
+    cat "$@" >&2
+    fail "the shim did not say exactly once, in a record, what happened ($n times)"
   }
 }
 
-# stderr_records N: besides the one notice, stderr holds exactly N valid records and nothing else.
+# stderr_records N: stderr holds exactly N valid records and nothing else.
 stderr_records() {
-  grep -v '^forkguard: ' "$shim_dir/stderr" >"$FG_TMP/stderr.records" || true
-  "$validator" --only-exe "$name" --expect-count "$1" "$FG_TMP/stderr.records" ||
+  "$validator" --only-exe "$name" --expect-count "$1" "$shim_dir/stderr" ||
     fail "stderr does not hold the $1 records (and nothing else)"
 }
 
@@ -70,34 +75,38 @@ file_records() {
 case $case_name in
 deleted)
   pair delete @DIR@/rec.jsonl "$shim_dir/rec.jsonl"
-  said_once "forkguard: the log file was deleted while the program ran; records go on in a newly opened $shim_dir/rec.jsonl"
+  fg_same "$base" "$shim_dir" stderr
+  said_once "the log file was deleted while the program ran; records go on in a newly opened $shim_dir/rec.jsonl" \
+    "$shim_dir/rec.jsonl"
   file_records "$shim_dir/rec.jsonl" 5 1  # the calls after the deletion, in the recreated file
   ;;
 closed)
   pair close @DIR@/rec.jsonl "$shim_dir/rec.jsonl"
-  said_once "$closed_notice $shim_dir/rec.jsonl"
+  fg_same "$base" "$shim_dir" stderr
+  said_once "$closed_notice $shim_dir/rec.jsonl" "$shim_dir/rec.jsonl"
   file_records "$shim_dir/rec.jsonl" 6 2
   ;;
 reused)
   pair reuse @DIR@/rec.jsonl "$shim_dir/rec.jsonl"
   grep -q '^faults: own file holds exactly what the program wrote$' "$shim_dir/stdout" || fail "reuse did not happen"
   fg_same "$base" "$shim_dir" own.txt
-  said_once "$closed_notice $shim_dir/rec.jsonl"
+  fg_same "$base" "$shim_dir" stderr
+  said_once "$closed_notice $shim_dir/rec.jsonl" "$shim_dir/rec.jsonl"
   file_records "$shim_dir/rec.jsonl" 6 2
   ;;
 full)
   pair none /dev/full -
-  said_once "forkguard: cannot log to /dev/full (ENOSPC); records go to stderr from now on"
+  said_once "cannot log to /dev/full (ENOSPC); records go to stderr from now on" "$shim_dir/stderr"
   stderr_records 6
   ;;
 missing-dir)
   pair none @DIR@/no/such/dir/rec.jsonl -
-  said_once "forkguard: cannot log to $shim_dir/no/such/dir/rec.jsonl (ENOENT); records go to stderr from now on"
+  said_once "cannot log to $shim_dir/no/such/dir/rec.jsonl (ENOENT); records go to stderr from now on" "$shim_dir/stderr"
   stderr_records 6
   ;;
 directory)
   pair none @DIR@ -
-  said_once "forkguard: cannot log to $shim_dir (EISDIR); records go to stderr from now on"
+  said_once "cannot log to $shim_dir (EISDIR); records go to stderr from now on" "$shim_dir/stderr"
   stderr_records 6
   ;;
 unwritable)
@@ -107,14 +116,14 @@ unwritable)
   mkdir -m 755 "$FG_TMP/locked"
   runner=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
   pair none "$FG_TMP/locked/rec.jsonl" -
-  said_once "forkguard: cannot log to $FG_TMP/locked/rec.jsonl (EACCES); records go to stderr from now on"
+  said_once "cannot log to $FG_TMP/locked/rec.jsonl (EACCES); records go to stderr from now on" "$shim_dir/stderr"
   stderr_records 6
   [ -z "$(ls -A "$FG_TMP/locked")" ] || fail "something was created in the locked directory"
   ;;
 fifo)
   mkdir -p "$shim_dir" && mkfifo "$shim_dir/fifo" || fail "mkfifo"
   pair none @DIR@/fifo -  # a blocking open would hang here (fg_run's timeout fails the test)
-  said_once "forkguard: cannot log to $shim_dir/fifo (ENXIO); records go to stderr from now on"
+  said_once "cannot log to $shim_dir/fifo (ENXIO); records go to stderr from now on" "$shim_dir/stderr"
   stderr_records 6
   ;;
 broken-stderr)
@@ -130,7 +139,7 @@ readonly)
   mount -t tmpfs -o ro,size=64k forkguard-test-ro "$FG_TMP/ro" || fail "mount a read-only tmpfs"
   trap 'umount "$FG_TMP/ro" 2>/dev/null; rm -rf --one-file-system "$FG_TMP"' EXIT
   pair none "$FG_TMP/ro/rec.jsonl" -
-  said_once "forkguard: cannot log to $FG_TMP/ro/rec.jsonl (EROFS); records go to stderr from now on"
+  said_once "cannot log to $FG_TMP/ro/rec.jsonl (EROFS); records go to stderr from now on" "$shim_dir/stderr"
   stderr_records 6
   umount "$FG_TMP/ro" || fail "umount"
   ;;
@@ -153,7 +162,7 @@ syslog-absent | syslog-refused)
     err=ECONNREFUSED
   fi
   pair none syslog -
-  said_once "forkguard: cannot log to /dev/log ($err); records go to stderr from now on"
+  said_once "cannot log to /dev/log ($err); records go to stderr from now on" "$shim_dir/stderr"
   stderr_records 6
   ;;
 *) fail "unknown case $case_name" ;;

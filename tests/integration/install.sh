@@ -44,6 +44,7 @@ run_demo() {
   rc=$?
   set -e
   cat "$tmp/demo.out"
+  ! grep -qE '^forkguard: |^\{"ts":' "$tmp/demo.out" || fail "with a log file the installed library wrote to the demo's output"
   ls "$tmp"/obs.*.jsonl >/dev/null 2>&1 || fail "the installed run wrote no record"
   cat "$tmp"/obs.*.jsonl >"$tmp/obs.jsonl"
   has "$tmp/obs.jsonl" "\"exe\":\"$(readlink -f "$demo")\",\"call\":\"fork\""

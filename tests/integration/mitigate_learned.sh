@@ -55,5 +55,8 @@ fg_run "$FG_TMP/foreign-run" 30 "${M[@]}" FORKGUARD_PROFILE="$FG_TMP/foreign" --
 fg_run "$FG_TMP/inj" 30 -- "$inject" "$helper" exec
 fg_same "$FG_TMP/inj" "$FG_TMP/foreign-run" stdout
 fg_same "$FG_TMP/inj" "$FG_TMP/foreign-run" status
-[ "$(grep -c 'is not a forkguard profile' "$FG_TMP/foreign-run/stderr")" = 1 ] || fail "a foreign profile did not give exactly one warning"
+fg_same "$FG_TMP/inj" "$FG_TMP/foreign-run" stderr  # the program's stderr is not ours: the notice is in the log
+fg_records "$FG_TMP/foreign-run"
+[ "$(grep -h '"notice":"[^"]*is not a forkguard profile' "${FG_FILES[@]}" | wc -l)" = 1 ] ||
+  fail "a foreign profile did not give exactly one notice in the log"
 echo "learned: exec child spawn-like and rescued; worker seen writing and never substituted; foreign profile ignored"

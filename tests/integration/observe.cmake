@@ -105,5 +105,5 @@ fg_script_test("observe: dup2 over the log fd neither loses records nor writes i
 fg_script_test("observe: one log file shared by 6 concurrent processes holds only whole JSON lines" 400
   observe_shared.sh ${FG_VALIDATOR} ${FG_SHIM} $<TARGET_FILE:fg_helper_threads> $<TARGET_FILE:fg_helper_spawn>
   $<TARGET_FILE:fg_helper_system> $<TARGET_FILE:fg_helper_popen>)
-fg_script_test("observe: the record validator rejects every kind of broken record" 60
+fg_script_test("observe: the record validator rejects every kind of broken record" 180
   validator_selftest.sh ${FG_VALIDATOR})

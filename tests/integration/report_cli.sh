@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # @file report_cli.sh
 # @brief `forkguard report` end to end: report_cli.sh CASE FORKGUARD DEMO FIXTURE_DIR
-#   live              records of the demo under the shim: refusal first, stack with file:line
+#   live              records of the demo under the shim: refusal first, its advice, stack with file:line
+#                     from the file that ran (found by the recorded path, else --path, never by name)
 #   fixtures          cut and garbage lines warned with file:line, the rest read, refusals first
 #   stdin-and-errors  "-" reads stdin; an unreadable file exits 2; nothing readable exits 1
 #   svg-render        the picture is well-formed XML and headless Chromium renders it to a PNG
@@ -21,6 +22,8 @@ live)
   demo_rc=$?
   set -e
   ls "$tmp"/r.*.jsonl >/dev/null 2>&1 || fail "no record written"
+  # With a log file the demo's output is its own: no line of the library's (notices are in records).
+  ! grep -qE '^forkguard: |^\{"ts":' "$tmp/demo.out" || fail "the library wrote to the demo's stdout/stderr: $(cat "$tmp/demo.out")"
   "$fg" report "$tmp"/r.*.jsonl >"$tmp/out" 2>"$tmp/err" || fail "report exited $?"
   has "$tmp/out" 'forkguard-demo\+0x[0-9a-f]+ +fork'
   if [ "$demo_rc" -eq 1 ]; then  # the kernel refused the demo's fork: it must head the table
@@ -36,15 +39,19 @@ live)
   fi
   "$fg" report --json "$tmp"/r.*.jsonl >"$tmp/json"
   has "$tmp/json" '"module_path": ".*forkguard-demo"'
-  # Records from elsewhere: the exe is not here; --path names the directory holding the binary.
+  if [ "$demo_rc" -eq 1 ]; then  # a refused fork's record says by how much and whether a slim fork helps
+    has "$tmp/out" '^    advice \(latest refusal\): shrink by [0-9.]+ [KMG]iB; a slim fork would leave out [0-9.]+ GiB: enough$'
+  fi
+  # Records from elsewhere: the recorded files are not here; --path names the directory holding the binary.
   mkdir "$tmp/bin" && cp "$demo" "$tmp/bin/"
-  sed -i 's#"exe":"[^"]*"#"exe":"/elsewhere/forkguard-demo"#' "$tmp"/r.*.jsonl
+  sed -i -e 's#"exe":"[^"]*"#"exe":"/elsewhere/forkguard-demo"#' \
+    -e 's#"path":"[^"]*forkguard-demo"#"path":"/elsewhere/forkguard-demo"#' "$tmp"/r.*.jsonl
   "$fg" report "$tmp"/r.*.jsonl >"$tmp/out2" 2>"$tmp/err2"
-  has "$tmp/err2" 'no file found for forkguard-demo'
+  has "$tmp/err2" 'no file is the forkguard-demo that ran \(build-id [0-9a-f]+\)'
   has "$tmp/out2" '#0 +main \(forkguard-demo\+0x'
   "$fg" report --path "$tmp/bin" "$tmp"/r.*.jsonl >"$tmp/out3" 2>"$tmp/err3"
   if readelf -S "$demo" 2>/dev/null | grep -q '\.debug_line'; then has "$tmp/out3" '#0 +main at .*legacy_demo\.c:[0-9]+'; fi
-  ! grep -q 'no file found for forkguard-demo' "$tmp/err3" || fail "--path was not used"
+  ! grep -q 'no file is the forkguard-demo' "$tmp/err3" || fail "--path was not used"
   ;;
 fixtures)
   "$fg" report --no-symbols "$fixtures"/fleet_observe.jsonl "$fixtures"/fleet_mitigate.jsonl >"$tmp/out" 2>"$tmp/err" \

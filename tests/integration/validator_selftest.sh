@@ -8,10 +8,19 @@ source "$(dirname "$0")/observe_lib.sh"
 
 validator=$1
 ts=$(date -u +%Y-%m-%dT%H:%M:%S.123456Z)
-good='{"ts":"'$ts'","pid":42,"ppid":1,"tid":42,"exe":"/usr/bin/app","call":"fork","vm_size_kb":3712,"vm_rss_kb":1836,"charge_kb":800,"charge_method":"estimate","commit_limit_kb":1000,"committed_as_kb":400,"headroom_kb":600,"overcommit_mode":0,"verdict":"ok","action":"passthrough","result":43,"child_pid":43,"duration_us":5,"site":"app+0x1329","stack":[{"module":"app","offset":"0x1329","symbol":"main"}]}'
+good='{"ts":"'$ts'","pid":42,"ppid":1,"tid":42,"exe":"/usr/bin/app","call":"fork","vm_size_kb":3712,"vm_rss_kb":1836,"charge_kb":800,"charge_method":"estimate","commit_limit_kb":1000,"committed_as_kb":400,"headroom_kb":600,"overcommit_mode":0,"verdict":"ok","fork_verdict":"ok","charged":true,"action":"passthrough","result":43,"child_pid":43,"duration_us":5,"site":"app+0x1329","stack":[{"module":"app","offset":"0x1329","symbol":"main"}]}'
 printf '%s\n' "$good" >"$FG_TMP/good.jsonl"
 "$validator" --expect-count 1 --expect-call fork=1 --expect-site-module app --expect-stack nonempty \
   --expect-field verdict=ok --expect-field pid=42 "$FG_TMP/good.jsonl" || fail "a good record was rejected"
+# Good records with every optional part: notice, advice, modules; an uncharged call; a fault.
+modules='"modules":[{"name":"app","path":"/usr/bin/app","build_id":"0a1b2c"},{"name":"libc.so.6","path":"/lib/libc.so.6","size":10,"mtime":1700000000}]'
+advice='"advice":{"shrink_kb":4,"slim_excludes_kb":1024,"slim_written_kb":0,"slim_mappings":1,"slim_enough":true,"mappings":[{"start":"0x7f00","size_kb":1024,"rss_kb":0,"swap_kb":null,"path":"[anon]","slim_kb":1024,"slim_written_kb":0}]}'
+rich=$(printf '%s' "$good" | sed 's/"duration_us":5,/"duration_us":5,"notice":"the log was reopened",'"$advice"',/; s|}]}$|}],'"$modules"'}|; s/"symbol":"main"}/&,{"module":"libc.so.6","offset":"0x10","symbol":""}/')
+spawn=$(printf '%s' "$good" | sed 's/"call":"fork"/"call":"posix_spawn","command":"x"/; s/"verdict":"ok","fork_verdict":"ok","charged":true/"verdict":"ok","fork_verdict":"refuse","charged":false/; s/"result":43/"result":0/')
+fault=$(printf '%s' "$good" | sed 's/"call":"fork"/"call":"fault"/; s/"vm_size_kb":3712,"vm_rss_kb":1836,"charge_kb":800,"charge_method":"estimate","commit_limit_kb":1000,"committed_as_kb":400,"headroom_kb":600,"overcommit_mode":0,"verdict":"ok","fork_verdict":"ok","charged":true/"vm_size_kb":null,"vm_rss_kb":null,"charge_kb":null,"charge_method":null,"commit_limit_kb":null,"committed_as_kb":null,"headroom_kb":null,"overcommit_mode":null,"verdict":"unknown"/; s/"result":43,"child_pid":43/"result":11,"notice":"SIGSEGV at 0x7f0000001000 in a region the slim fork excluded"/')
+printf '%s\n%s\n%s\n' "$rich" "$spawn" "$fault" >"$FG_TMP/rich.jsonl"
+"$validator" --expect-count 3 --expect-modules-described --expect-notice 'reopened=1' --expect-notice 'slim fork=1' \
+  "$FG_TMP/rich.jsonl" || fail "good records with notice, advice, modules, an uncharged call or a fault were rejected"
 
 # reject NAME EXPECTED_MESSAGE_PART LINE [validator options]: LINE (printf %s, no newline added
 # when NAME ends in .nonl) must make the validator exit 1 and print EXPECTED_MESSAGE_PART.
@@ -65,6 +74,22 @@ reject field ":1: \"verdict\" is \"ok\", expected refuse" "$good" --expect-field
 reject errno-count "totals: expected 1 records with errno ENOMEM" "$good" --expect-errno ENOMEM=1
 reject pids "totals: expected records from 2 pids, found 1" "$good" --expect-pids 2
 reject tids "totals: expected records from 3 threads, found 1" "$good" --expect-tids 3
+reject fork-verdict-missing ":1: missing key \"fork_verdict\"" "$(sub 's/"fork_verdict":"ok",//')"
+reject charged-missing ":1: missing key \"charged\"" "$(sub 's/"charged":true,//')"
+reject verdict-charged ":1: \"verdict\" is \"ok\" but the call is charged" "$(sub 's/"fork_verdict":"ok"/"fork_verdict":"refuse"/')"
+reject verdict-uncharged ":1: \"verdict\" is \"refuse\" but the call is not charged" \
+  "$(printf '%s' "$spawn" | sed 's/"verdict":"ok"/"verdict":"refuse"/')"
+reject fork-uncharged ":1: \"charged\" is false for fork" "$(sub 's/"charged":true/"charged":false/')"
+reject vfork-charged ":1: \"charged\" is true for vfork" "$(sub 's/"call":"fork"/"call":"vfork"/')"
+reject notice-empty ":1: \"notice\" is not a non-empty string" "$(sub 's/"duration_us":5,/"duration_us":5,"notice":"",/')"
+reject modules-bad ":1: \"modules\" has an element that is not" "$(printf '%s' "$rich" | sed 's/"build_id":"0a1b2c"/"build_id":"0a1"/')"
+reject advice-bad ":1: advice.mappings has an element" "$(printf '%s' "$rich" | sed 's/"slim_kb":1024/"slim_kb":true/')"
+reject advice-more ":1: advice.mappings has an element" "$(printf '%s' "$rich" | sed 's/"slim_kb":1024,"slim_written_kb":0/"slim_kb":1024,"slim_written_kb":2048/')"
+reject advice-written ":1: advice.slim_written_kb is more than" "$(printf '%s' "$rich" | sed 's/"slim_written_kb":0,"slim_mappings"/"slim_written_kb":2048,"slim_mappings"/')"
+reject fault-figures ":1: a fault record's \"charge_kb\" is not null" "$(printf '%s' "$fault" | sed 's/"charge_kb":null/"charge_kb":5/')"
+reject fault-notice ":1: a fault record has no \"notice\"" "$(printf '%s' "$fault" | sed 's/,"notice":"[^"]*"//')"
+reject undescribed ":1: module app is named before any record of this process described it" "$good" --expect-modules-described
+reject notice-count "totals: expected 1 records with a notice matching /reopened/, found 0" "$good" --expect-notice 'reopened=1'
 status=0
 "$validator" "$FG_TMP/does-not-exist" 2>"$FG_TMP/out" || status=$?
 if [ "$status" -ne 1 ] || ! grep -q "cannot open" "$FG_TMP/out"; then fail "a missing file was not reported"; fi

@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "forkguard/advice.hpp"
 #include "forkguard/fixed_writer.hpp"
+#include "forkguard/module_id.hpp"
 #include "forkguard/record.hpp"
 
 using forkguard::Record;
@@ -32,6 +34,7 @@ Record sample() {
   r.committed_as_kb = 6000;
   r.overcommit_mode = 2;
   r.verdict = forkguard::Verdict::refuse;
+  r.fork_verdict = forkguard::Verdict::refuse;
   r.margin_kb = -1800;
   r.action = forkguard::Action::passthrough;
   r.result = -1;
@@ -62,7 +65,8 @@ TEST_CASE("a JSON record carries every contract key with its meaning") {
   const auto j = parse_line(buf, forkguard::format_json(r, buf, sizeof buf));
   for (const char* k : {"ts", "pid", "ppid", "tid", "exe", "call", "command", "vm_size_kb", "vm_rss_kb", "charge_kb",
                         "charge_method", "commit_limit_kb", "committed_as_kb", "headroom_kb", "overcommit_mode",
-                        "verdict", "action", "result", "errno", "duration_us", "site", "stack"}) {
+                        "verdict", "fork_verdict", "charged", "action", "result", "errno", "duration_us", "site",
+                        "stack"}) {
     INFO(k);
     CHECK(j.contains(k));
   }
@@ -88,6 +92,7 @@ TEST_CASE("success omits errno, unknown figures are null, no stack is []") {
   r.commit_limit_kb = -1;
   r.overcommit_mode = -1;
   r.verdict = forkguard::Verdict::unknown;
+  r.fork_verdict = forkguard::Verdict::unknown;
   r.nframes = 0;
   r.command = nullptr;
   const auto j = parse_line(buf, forkguard::format_json(r, buf, sizeof buf));
@@ -168,4 +173,146 @@ TEST_CASE("a degraded record says why it has no stack, in JSON and in text, and 
   const size_t n = forkguard::format_text(r, buf, sizeof buf);
   const std::string line(buf, n);
   CHECK(line.find("degraded (reentered): no stack") != std::string::npos);
+}
+
+TEST_CASE("an uncharged call says ok for itself and what a full fork would meet, in JSON and in text") {
+  char buf[PIPE_BUF];
+  Record r = sample();
+  r.call = forkguard::CallKind::posix_spawn;
+  r.charged = false;
+  r.verdict = forkguard::Verdict::ok;
+  r.err = 0;
+  r.result = 0;
+  auto j = parse_line(buf, forkguard::format_json(r, buf, sizeof buf));
+  CHECK(j["verdict"] == "ok");
+  CHECK(j["fork_verdict"] == "refuse");
+  CHECK(j["charged"] == false);
+  CHECK(j["margin_kb"] == -1800);  // the full fork's margin
+  const std::string line(buf, forkguard::format_text(r, buf, sizeof buf));
+  CHECK(line.find("verdict ok (not charged for the parent's memory); a full fork now: refuse (short by 1.7 MiB)") !=
+        std::string::npos);
+  r = sample();  // a charged call: verdict and fork_verdict agree
+  j = parse_line(buf, forkguard::format_json(r, buf, sizeof buf));
+  CHECK(j["charged"] == true);
+  CHECK(j["verdict"] == j["fork_verdict"]);
+}
+
+TEST_CASE("a notice rides on the record as one key, never a line of its own") {
+  char buf[PIPE_BUF];
+  Record r = sample();
+  auto j = parse_line(buf, forkguard::format_json(r, buf, sizeof buf));
+  CHECK_FALSE(j.contains("notice"));
+  r.notice = "the program closed or replaced the log's descriptor; records go on in a newly opened /x \"y\"";
+  const size_t n = forkguard::format_json(r, buf, sizeof buf);
+  CHECK(std::string(buf, n).find('\n') == n - 1);
+  j = parse_line(buf, n);
+  CHECK(j["notice"] == r.notice);
+  std::string line(buf, forkguard::format_text(r, buf, sizeof buf));
+  CHECK(line.find("; notice: the program closed") != std::string::npos);
+  CHECK(line.find('\n') == line.size() - 1);
+  std::string huge(8000, 'n');  // cut, still one valid object within PIPE_BUF
+  r.notice = huge.c_str();
+  const size_t m = forkguard::format_json(r, buf, sizeof buf);
+  CHECK(m <= PIPE_BUF);
+  j = parse_line(buf, m);
+  CHECK(j["truncated"] == true);
+  CHECK(j["notice"].get<std::string>().size() < huge.size());
+}
+
+TEST_CASE("a refused record's advice: shrink, largest mappings with resident and swapped sizes, the slim fork") {
+  forkguard::Advice a;
+  a.shrink_kb = 4;
+  a.slim_kb = 24 * 1024 * 1024 + 1024;
+  a.slim_written_kb = 1024;
+  a.slim_mappings = 2;
+  a.slim.verdict = forkguard::Verdict::ok;
+  a.ntop = 3;
+  a.top[0].start = 0x7f0000000000;
+  a.top[0].size_kb = 24 * 1024 * 1024;
+  a.top[0].rss_kb = 0;
+  a.top[0].swap_kb = 0;
+  a.top[0].slim_kb = 24 * 1024 * 1024;
+  std::snprintf(a.top[0].path, sizeof a.top[0].path, "[anon]");
+  a.top[1].size_kb = 2048;
+  a.top[1].rss_kb = 2048;
+  a.top[1].swap_kb = -1;
+  a.top[1].slim_kb = 1024;
+  a.top[1].slim_written_kb = 1024;
+  std::snprintf(a.top[1].path, sizeof a.top[1].path, "[anon]");
+  a.top[2].size_kb = 1024;
+  a.top[2].rss_kb = 1024;
+  a.top[2].swap_kb = 0;
+  std::snprintf(a.top[2].path, sizeof a.top[2].path, "[heap]");
+  char buf[PIPE_BUF];
+  Record r = sample();
+  r.overcommit_mode = 0;
+  r.advice = &a;
+  auto j = parse_line(buf, forkguard::format_json(r, buf, sizeof buf));
+  const auto& adv = j["advice"];
+  CHECK(adv["shrink_kb"] == 4);
+  CHECK(adv["slim_excludes_kb"] == 24 * 1024 * 1024 + 1024);
+  CHECK(adv["slim_written_kb"] == 1024);
+  CHECK(adv["slim_mappings"] == 2);
+  CHECK(adv["slim_enough"] == true);
+  CHECK_FALSE(adv.contains("slim_partial"));  // said only when true
+  REQUIRE(adv["mappings"].size() == 3);
+  CHECK(adv["mappings"][0]["start"] == "0x7f0000000000");
+  CHECK(adv["mappings"][0]["rss_kb"] == 0);
+  CHECK(adv["mappings"][0]["slim_kb"] == 24 * 1024 * 1024);
+  CHECK(adv["mappings"][0]["slim_written_kb"] == 0);
+  CHECK(adv["mappings"][1]["swap_kb"].is_null());
+  CHECK(adv["mappings"][1]["slim_written_kb"] == 1024);
+  CHECK(adv["mappings"][2]["path"] == "[heap]");
+  CHECK(adv["mappings"][2]["slim_kb"] == 0);
+  const std::string line(buf, forkguard::format_text(r, buf, sizeof buf));
+  CHECK(line.find("; advice: the largest mapping must shrink by 4 KiB; largest mappings: 24.0 GiB [anon] (resident 0 "
+                  "KiB, swapped 0 KiB, a slim fork leaves it out: never written), 2.0 MiB [anon] (resident 2.0 MiB, "
+                  "swapped ?, a slim fork leaves out 1.0 MiB of it, 1.0 MiB written), 1.0 MiB [heap] (resident 1.0 "
+                  "MiB, swapped 0 KiB); a slim fork would leave out 24.0 GiB in 2 mappings (1.0 MiB of it written: "
+                  "the child would have nothing there): enough") != std::string::npos);
+  a.slim_partial = true;
+  j = parse_line(buf, forkguard::format_json(r, buf, sizeof buf));
+  CHECK(j["advice"]["slim_partial"] == true);
+}
+
+TEST_CASE("module descriptions follow the stack, as many as fit, the rest wait, and the record is not cut") {
+  forkguard::ModuleDesc with_id, without_id;
+  with_id.name = "libc.so.6";
+  with_id.path = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+  with_id.build_id_len = 3;
+  with_id.build_id[0] = 0xab;
+  with_id.build_id[1] = 0x01;
+  with_id.build_id[2] = 0xff;
+  without_id.name = "legacy";
+  without_id.path = "/opt/legacy";
+  without_id.size = 12345;
+  without_id.mtime = 1700000000;
+  const forkguard::ModuleDesc* mods[] = {&with_id, &without_id};
+  char buf[PIPE_BUF];
+  Record r = sample();
+  r.modules = mods;
+  r.nmodules = 2;
+  int written = -1;
+  auto j = parse_line(buf, forkguard::format_json(r, buf, sizeof buf, &written));
+  CHECK(written == 2);
+  REQUIRE(j["modules"].size() == 2);
+  CHECK(j["modules"][0] == nlohmann::json::parse(
+                               R"({"name":"libc.so.6","path":"/usr/lib/x86_64-linux-gnu/libc.so.6","build_id":"ab01ff"})"));
+  CHECK(j["modules"][1] == nlohmann::json::parse(R"({"name":"legacy","path":"/opt/legacy","size":12345,"mtime":1700000000})"));
+  // A record that is nearly full: the descriptions that do not fit are left for the next record.
+  std::string command(2500, 'c');
+  std::string long_path(900, 'p');
+  forkguard::ModuleDesc big = with_id;
+  big.path = long_path.c_str();
+  const forkguard::ModuleDesc* many[] = {&with_id, &big, &big, &without_id};
+  r.command = command.c_str();
+  r.modules = many;
+  r.nmodules = 4;
+  const size_t n = forkguard::format_json(r, buf, sizeof buf, &written);
+  CHECK(n <= PIPE_BUF);
+  j = parse_line(buf, n);
+  CHECK(written >= 1);
+  CHECK(written < 4);
+  CHECK(j["modules"].size() == static_cast<size_t>(written));
+  CHECK(j["stack"].size() == 3);  // the stack comes first
 }
