@@ -151,17 +151,6 @@ int vfork_sub_other_threads_live() {
 }
 
 const char* vfork_sub_prepare(VforkSubSlot& s, uintptr_t entry_rsp, int timeout_s) {
-  const uintptr_t end = vfork_sub_region_end();
-  if (end == 0 || entry_rsp >= end) return "vfork substitute impossible: the thread's stack could not be found";
-  const size_t len = end - entry_rsp;
-  if (len > s.buf_cap) {
-    const size_t cap = (len + 65535) & ~size_t{65535};
-    void* p = mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return "vfork substitute impossible: no memory to save the thread's stack";
-    if (s.buf != nullptr) munmap(s.buf, s.buf_cap);
-    s.buf = static_cast<unsigned char*>(p);
-    s.buf_cap = cap;
-  }
   const int entry_errno = errno;
   // Raw syscall: pthread_sigmask would leave glibc's internal signals (SIGCANCEL, SIGSETXID)
   // deliverable, and their handlers must not run in a child that shares our memory.
@@ -170,22 +159,32 @@ const char* vfork_sub_prepare(VforkSubSlot& s, uintptr_t entry_rsp, int timeout_
     errno = entry_errno;
     return "vfork substitute impossible: signals could not be blocked";
   }
-  // Checked with every signal blocked: no handler of ours can start a thread before the clone.
-  // Another thread could store into an object on our stack while the child runs, and the
-  // restore would undo it: glibc's own flag answers for most programs without a read of /proc.
-  const char* busy = nullptr;
-  if (!libc_single_threaded()) {
-    const int others = vfork_sub_other_threads_live();
-    if (others != 0) {
-      busy = others > 0 ? "vfork substitute not used: other threads are running, and putting the forking thread's "
-                          "stack back after the child would undo what they store there meanwhile"
-                        : "vfork substitute not used: /proc/self/stat unreadable, so other threads cannot be ruled out";
-    }
-  }
-  if (busy != nullptr) {
+  const auto decline = [&](const char* why) {
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &s.old_mask, nullptr, kKernelSigsetSize);
     errno = entry_errno;
-    return busy;
+    return why;
+  };
+  // Checked first, and with every signal blocked: no handler of ours can start a thread before
+  // the clone. Another thread could store into an object on our stack while the child runs, and
+  // the restore would undo it. glibc's own flag answers for most programs without a /proc read.
+  if (!libc_single_threaded()) {
+    const int others = vfork_sub_other_threads_live();
+    if (others > 0) {
+      return decline("vfork substitute not used: other threads are running, and putting the forking thread's "
+                     "stack back after the child would undo what they store there meanwhile");
+    }
+    if (others < 0) return decline("vfork substitute not used: /proc/self/stat unreadable, so other threads cannot be ruled out");
+  }
+  const uintptr_t end = vfork_sub_region_end();
+  if (end == 0 || entry_rsp >= end) return decline("vfork substitute impossible: the thread's stack could not be found");
+  const size_t len = end - entry_rsp;
+  if (len > s.buf_cap) {
+    const size_t cap = (len + 65535) & ~size_t{65535};
+    void* p = mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return decline("vfork substitute impossible: no memory to save the thread's stack");
+    if (s.buf != nullptr) munmap(s.buf, s.buf_cap);
+    s.buf = static_cast<unsigned char*>(p);
+    s.buf_cap = cap;
   }
   s.saved_errno = entry_errno;
   s.region_start = entry_rsp;
