@@ -3,7 +3,8 @@
  * the stack the child shares. A C wrapper that returned in the child would overwrite its own
  * return address for the parent (glibc's vfork keeps it in a register for the same reason).
  *
- * Contract (the aarch64 port keeps the same shape with x19 for r12 and x30 for the return slot):
+ * Contract (an aarch64 port keeps the shape: x19 holds the slot, x30, the return address there,
+ * goes to 0(slot) and the caller's x19 to 8(slot)):
  *  1. forkguard_vfork_enter(return_address = rdi = *(rsp)) probes, captures the stack and returns
  *     rax = the thread's VforkSlot (TLS, engine.hpp): 0(slot) return address, 8(slot) for the
  *     caller's r12, 16(slot) the real vfork, 24(slot) whether a record is due.
