@@ -38,6 +38,7 @@ std::atomic<bool> g_ready{false};
 // is "nested": recorded without stack and passed through, touching nothing the interrupted code
 // may hold (the slim-fork plan, the fork turn, libunwind's first load).
 thread_local int t_depth = 0;
+thread_local int t_vfork_depth = 0;  // vfork() calls being recorded on this thread (engine_vfork_enter)
 struct Guard {
   const bool nested = t_depth > 0;  // this thread was already inside the library
   Guard() { ++t_depth; }
@@ -332,6 +333,21 @@ bool should_learn(uintptr_t return_address) {
 thread_local VforkSubSlot t_sub_slot;
 thread_local TlsBox<Call> t_sub_call;  // constructed by try_vfork_substitute()
 
+/// This thread's call depths when the substitute's clone is made. The child shares our TLS, and
+/// a call it never returns from in our sense (daemon(), whose fork leaves the child _exit()ing
+/// inside the wrapper; a call it is killed in) would leave them counted for the parent for ever.
+struct SubDepths {
+  int depth;        ///< t_depth: the library's re-entrancy count (Guard)
+  int vfork_depth;  ///< t_vfork_depth: vfork() records in flight
+};
+thread_local SubDepths t_sub_depths;
+
+// The sink as it was at the clone (one substitute at a time: no other thread lives meanwhile). A
+// child that writes a record of its own (its system(), say) opens its log (%p) or socket in its
+// own descriptor table but notes it in our shared memory; the parent's sink, put back, is its
+// own again, rather than reopened with the old descriptor leaked at every substitute.
+Sink g_sink_at_clone;
+
 /// One clone mitigate mode's fallback chain made, kept for the record's "attempts" (a way that
 /// was not tried is not an attempt: `reason` says why the last one was not).
 void note_attempt(Call& c, Action action, int err) {
@@ -444,6 +460,12 @@ ChainEnd run_chain(Call& c, ForkFn real, uintptr_t entry_rsp, int entry_errno, c
 __attribute__((noinline)) ForkEnter fork_recorded(CallKind kind, uintptr_t return_address, uintptr_t entry_rsp,
                                                   ForkFn real) {
   const int entry_errno = errno;
+  // What engine_vfork_sub_leave puts back: the depths as they are once this call has returned.
+  const auto substitute = [outer = SubDepths{t_depth, t_vfork_depth}](VforkSubSlot* slot) {
+    t_sub_depths = outer;
+    g_sink_at_clone = g_sink;
+    return ForkEnter{0, slot};
+  };
   Guard guard;
   Call c;
   begin(c, guard, kind, return_address, nullptr, true);
@@ -456,7 +478,7 @@ __attribute__((noinline)) ForkEnter fork_recorded(CallKind kind, uintptr_t retur
     const char* because = c.pic.verdict.verdict == Verdict::refuse ? "kernel predicted to refuse a full fork"
                                                                     : "FORKGUARD_TRIGGER=always";
     const ChainEnd end = run_chain(c, real, entry_rsp, entry_errno, because, pid, slot);
-    if (end == ChainEnd::vfork) return ForkEnter{0, slot};
+    if (end == ChainEnd::vfork) return substitute(slot);
     if (end == ChainEnd::made && pid == 0) return ForkEnter{0, nullptr};
     made = end == ChainEnd::made;
   }
@@ -483,7 +505,7 @@ __attribute__((noinline)) ForkEnter fork_recorded(CallKind kind, uintptr_t retur
     // The prediction missed a refusal: the chain once more (FORKGUARD_TRIGGER=predicted).
     if (pid < 0 && after == ENOMEM && !chain_first && may_substitute(c)) {
       const ChainEnd end = run_chain(c, real, entry_rsp, entry_errno, "kernel refused the full fork (ENOMEM)", pid, slot);
-      if (end == ChainEnd::vfork) return ForkEnter{0, slot};
+      if (end == ChainEnd::vfork) return substitute(slot);
       if (end == ChainEnd::made && pid == 0) return ForkEnter{0, nullptr};
       if (end == ChainEnd::made) {
         after = errno;
@@ -505,14 +527,25 @@ __attribute__((noinline)) ForkEnter fork_recorded(CallKind kind, uintptr_t retur
 }  // namespace
 
 ForkEnter engine_fork_enter(CallKind kind, uintptr_t return_address, uintptr_t entry_rsp, ForkFn real) {
-  // Inside a substitute child nothing may be substituted again: it shares our memory.
-  if (pass_through() || vfork_sub_current_child() != nullptr) return ForkEnter{real(), nullptr};
+  // Inside a substitute child nothing may be substituted again: it shares our memory. Its own
+  // fork's child has memory of its own: an ordinary process, which gets the program's signal
+  // state back and forgets the substitute.
+  if (VforkSubSlot* sub = vfork_sub_current_child()) {
+    const pid_t pid = real();
+    if (pid == 0) vfork_sub_own_memory(*sub);
+    return ForkEnter{pid, nullptr};
+  }
+  if (pass_through()) return ForkEnter{real(), nullptr};
   return fork_recorded(kind, return_address, entry_rsp, real);
 }
 
 void engine_vfork_sub_child(VforkSubSlot* slot) { vfork_sub_child_start(*slot); }
 
 pid_t engine_vfork_sub_leave(VforkSubSlot* slot, long raw) {
+  // First: what the child left in our shared memory (depths counted, its own log) is not ours.
+  t_depth = t_sub_depths.depth;
+  t_vfork_depth = t_sub_depths.vfork_depth;
+  g_sink = g_sink_at_clone;
   // Before the mask comes back: a signal held meanwhile (SIGCHLD of the child that just exited)
   // is delivered inside vfork_sub_finish, and a handler's fork must see this call as its outer one.
   Guard guard;
@@ -652,8 +685,12 @@ int engine_daemon(int nochdir, int noclose, uintptr_t return_address, DaemonFn r
   Call c;
   begin(c, guard, CallKind::daemon, return_address, nullptr, true);
   errno = entry_errno;
+  // A vfork substitute's child calling daemon(): the daemon is made by a real fork, and the child
+  // _exit()s inside (engine_vfork_sub_leave puts the depth it leaves counted back for the parent).
+  VforkSubSlot* sub = vfork_sub_current_child();
   // daemon()'s parent _exit()s inside it: the record is written by whoever returns (the daemon).
   const int rc = real(nochdir, noclose);
+  if (rc == 0 && sub != nullptr) vfork_sub_own_memory(*sub);  // the daemon: a process of its own
   const int after = errno;
   c.rec.pid = getpid();
   c.rec.ppid = getppid();
@@ -666,7 +703,6 @@ namespace {
 constexpr int kVforkDepth = 2;  // a vfork child that vforks again; deeper ones pass unrecorded
 thread_local VforkSlot t_vfork_slots[kVforkDepth + 1];
 thread_local TlsBox<Call> t_vfork_calls[kVforkDepth];  // one per depth, like the slots
-thread_local int t_vfork_depth = 0;
 }  // namespace
 
 VforkSlot* engine_vfork_enter(uintptr_t return_address, ForkFn real) {

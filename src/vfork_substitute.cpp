@@ -32,6 +32,14 @@ namespace {
 
 constexpr size_t kKernelSigsetSize = 8;  // rt_sigprocmask's sigset on x86_64
 
+// The buffer starts with a table of the handlers the child resets (one struct sigaction per
+// signal number), kept for a process the child forks; the region's copy follows it.
+constexpr size_t kHandlersBytes = (sizeof(struct sigaction) * 65 + 63) & ~size_t{63};
+static_assert(NSIG <= 65, "reset_signals has one bit per signal 1..64");
+
+struct sigaction* handler_table(VforkSubSlot& s) { return reinterpret_cast<struct sigaction*>(s.buf); }
+unsigned char* region_copy(VforkSubSlot& s) { return s.buf + kHandlersBytes; }
+
 // The calling thread's stack block [lo, top), cached per thread (pthread_getattr_np reads
 // /proc/self/maps for the main thread: never on a path that must not allocate twice).
 thread_local uintptr_t t_stack_lo = 0;
@@ -178,8 +186,8 @@ const char* vfork_sub_prepare(VforkSubSlot& s, uintptr_t entry_rsp, int timeout_
   const uintptr_t end = vfork_sub_region_end();
   if (end == 0 || entry_rsp >= end) return decline("vfork substitute impossible: the thread's stack could not be found");
   const size_t len = end - entry_rsp;
-  if (len > s.buf_cap) {
-    const size_t cap = (len + 65535) & ~size_t{65535};
+  if (kHandlersBytes + len > s.buf_cap) {
+    const size_t cap = (kHandlersBytes + len + 65535) & ~size_t{65535};
     void* p = mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return decline("vfork substitute impossible: no memory to save the thread's stack");
     if (s.buf != nullptr) munmap(s.buf, s.buf_cap);
@@ -189,7 +197,8 @@ const char* vfork_sub_prepare(VforkSubSlot& s, uintptr_t entry_rsp, int timeout_
   s.saved_errno = entry_errno;
   s.region_start = entry_rsp;
   s.region_len = len;
-  std::memcpy(s.buf, reinterpret_cast<const void*>(entry_rsp), len);  // our frames lie below entry_rsp
+  s.reset_signals = 0;
+  std::memcpy(region_copy(s), reinterpret_cast<const void*>(entry_rsp), len);  // our frames lie below entry_rsp
   s.parent_pid = getpid();
   s.timeout_s = timeout_s;
   s.armed = true;
@@ -203,7 +212,9 @@ namespace {
 // Every caught signal back to SIG_DFL in this process only: the child has its own copy of the
 // handler table (no CLONE_SIGHAND), so the parent keeps its handlers. A handler must never run in
 // the child, on the parent's memory; a signal the child gets acts as the default action instead.
-void reset_caught_handlers() {
+// The program's handlers are kept in the buffer: a process the child forks gets them back.
+void reset_caught_handlers(VforkSubSlot& s) {
+  struct sigaction* kept = handler_table(s);
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     struct sigaction old {};
@@ -212,7 +223,9 @@ void reset_caught_handlers() {
     if (!caught) continue;
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
-    sigaction(sig, &dfl, nullptr);
+    if (sigaction(sig, &dfl, nullptr) != 0) continue;
+    kept[sig] = old;
+    s.reset_signals |= uint64_t{1} << (sig - 1);
   }
 }
 
@@ -232,12 +245,12 @@ void vfork_sub_child_start(VforkSubSlot& s) {
   // Now, not only before exec: abort() unblocks SIGABRT itself, and a child may unblock signals
   // with sigprocmask before it execs. raise() reaches the child (glibc 2.36 pthread_kill.c asks
   // the kernel for the tid, not the TCB it shares with us).
-  reset_caught_handlers();
+  reset_caught_handlers(s);
 }
 
 pid_t vfork_sub_finish(VforkSubSlot& s, long raw) {
   // The child has exec'd or exited: the region is ours again. Our frames lie below it.
-  std::memcpy(reinterpret_cast<void*>(s.region_start), s.buf, s.region_len);
+  std::memcpy(reinterpret_cast<void*>(s.region_start), region_copy(s), s.region_len);
   t_active = nullptr;
   s.armed = false;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &s.old_mask, nullptr, kKernelSigsetSize);
@@ -261,6 +274,21 @@ void vfork_sub_before_exec(VforkSubSlot& s) {
   // Signals raised in the child while everything was blocked are delivered here, at their default
   // action, where a real fork's child would have met them earlier: it ends by them all the same.
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &s.old_mask, nullptr, kKernelSigsetSize);
+}
+
+void vfork_sub_own_memory(VforkSubSlot& s) {
+  const int saved = errno;
+  // Our own copy of the slot and of the buffer, as the substitute child left them at its fork.
+  const struct sigaction* kept = handler_table(s);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if ((s.reset_signals & (uint64_t{1} << (sig - 1))) != 0) sigaction(sig, &kept[sig], nullptr);
+  }
+  s.reset_signals = 0;
+  s.armed = false;
+  t_active = nullptr;
+  // The mask the program had when it forked (every signal was blocked for the substitute).
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &s.old_mask, nullptr, kKernelSigsetSize);
+  errno = saved;
 }
 
 bool vfork_sub_child_timed_out(pid_t pid) {

@@ -28,9 +28,10 @@ struct VforkSubSlot {
   uintptr_t return_address = 0; ///< offset 8: the caller's, where unwinders find it while the child runs
   uintptr_t region_start = 0;   ///< the fork stub's entry %rsp: the return-address slot
   size_t region_len = 0;        ///< up to vfork_sub_region_end()
-  unsigned char* buf = nullptr; ///< mmap'ed copy of the region
+  unsigned char* buf = nullptr; ///< mmap'ed: the handlers the child reset, then the region's copy
   size_t buf_cap = 0;
   uint64_t old_mask = 0;        ///< the program's signal mask (kernel sigset)
+  uint64_t reset_signals = 0;   ///< written by the child: bit sig-1 for each handler it reset
   int saved_errno = 0;
   pid_t parent_pid = 0;
   int timeout_s = 0;            ///< set by prepare(); zero here keeps the TLS slot in .tbss
@@ -54,6 +55,7 @@ int vfork_sub_other_threads_live();
 /// Child, right after the clone: arms the SIGKILL timer (POSIX timers do not survive exec) and
 /// sets every caught signal to SIG_DFL in the child (its handler table is its own), so that no
 /// handler ever runs on the parent's memory, even when abort() or the child unblocks a signal.
+/// The program's handlers are kept (in the buffer) for vfork_sub_own_memory().
 void vfork_sub_child_start(VforkSubSlot& s);
 
 /// Parent, after the clone returned `raw` (pid or -errno): puts back the stack region, errno and
@@ -69,6 +71,12 @@ VforkSubSlot* vfork_sub_current_child();
 /// child here by its default action (handlers were reset at the clone), as it would have ended a
 /// real fork's child when it was raised.
 void vfork_sub_before_exec(VforkSubSlot& s);
+
+/// In a process that a real fork made inside a substitute child (the child's own fork(), or the
+/// one in daemon()): its memory is its own, so it is an ordinary process again. The program's
+/// handlers (reset in the substitute child) and signal mask come back, and the slot, its own copy,
+/// is disarmed: its exit() is exit() again. Syscalls only (async-signal-safe); errno preserved.
+void vfork_sub_own_memory(VforkSubSlot& s);
 
 /// Whether the child was ended by the timeout (peeks with WNOWAIT: the program reaps it).
 bool vfork_sub_child_timed_out(pid_t pid);
