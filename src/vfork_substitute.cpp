@@ -23,6 +23,11 @@
 // the same knowledge). Weak: absent from older glibc, where /proc is asked instead.
 extern "C" char __libc_single_threaded __attribute__((weak));
 
+// Defined only in a copy of the library built for the tests (tests/helpers/substitute_despite_
+// threads.cpp), never in the one installed: there the substitute runs while other threads live,
+// so that a test shows what the rule below prevents. Here the weak reference is null.
+extern "C" bool forkguard_test_substitute_despite_threads() __attribute__((weak, visibility("hidden")));
+
 namespace forkguard {
 
 static_assert(offsetof(VforkSubSlot, saved_r12) == 0 && offsetof(VforkSubSlot, return_address) == 8,
@@ -175,7 +180,7 @@ const char* vfork_sub_prepare(VforkSubSlot& s, uintptr_t entry_rsp, int timeout_
   // Checked first, and with every signal blocked: no handler of ours can start a thread before
   // the clone. Another thread could store into an object on our stack while the child runs, and
   // the restore would undo it. glibc's own flag answers for most programs without a /proc read.
-  if (!libc_single_threaded()) {
+  if (!libc_single_threaded() && forkguard_test_substitute_despite_threads == nullptr) {
     const int others = vfork_sub_other_threads_live();
     if (others > 0) {
       return decline("vfork substitute not used: other threads are running, and putting the forking thread's "

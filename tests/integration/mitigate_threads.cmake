@@ -22,10 +22,24 @@ foreach(helper vfork_threads vfork_threads_O0 vfork_threads_writes sole_fork_cas
   target_link_libraries(fg_helper_${helper} PRIVATE Threads::Threads)
 endforeach()
 
-set(FG_THREADS_TEST "mitigate threads: another thread's stores into the forking thread's stack survive fork()")
+# A copy of the library for that test only, whose vfork substitute runs while other threads live
+# (never installed): it shows the stores the rule protects being undone. Same sources and flags as
+# forkguard_shim, plus the one definition that lifts the rule.
+get_target_property(FG_SHIM_SOURCES forkguard_shim SOURCES)
+list(TRANSFORM FG_SHIM_SOURCES PREPEND ${CMAKE_SOURCE_DIR}/)
+add_library(fg_test_shim_despite_threads SHARED ${FG_SHIM_SOURCES} ${FG_THREADS_HELPERS}/substitute_despite_threads.cpp)
+foreach(prop COMPILE_OPTIONS LINK_OPTIONS CXX_VISIBILITY_PRESET VISIBILITY_INLINES_HIDDEN LINK_DEPENDS)
+  get_target_property(value forkguard_shim ${prop})
+  set_target_properties(fg_test_shim_despite_threads PROPERTIES ${prop} "${value}")
+endforeach()
+set_target_properties(fg_test_shim_despite_threads PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${FG_THREADS_OUT})
+target_link_libraries(fg_test_shim_despite_threads PRIVATE forkguard_core)
+
+set(FG_THREADS_TEST "mitigate threads: another thread's stores into the forking thread's stack survive fork() (no substitute while threads live; one forced in a test build loses them)")
 add_test(NAME "${FG_THREADS_TEST}"
          COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/mitigate_threads_writes.sh $<TARGET_FILE:fg_test_validate_records>
-                 $<TARGET_FILE:forkguard_shim> $<TARGET_FILE:fg_helper_vfork_threads_writes>)
+                 $<TARGET_FILE:forkguard_shim> $<TARGET_FILE:fg_helper_vfork_threads_writes>
+                 $<TARGET_FILE:fg_test_shim_despite_threads>)
 set_tests_properties("${FG_THREADS_TEST}" PROPERTIES TIMEOUT 120 LABELS integration)
 
 set(FG_THREADS_TEST "mitigate threads: the vfork substitute in a sole non-main thread (glibc and own stacks, -O2 and -O0) as in the main one")
