@@ -45,6 +45,23 @@ class Sink {
   /// Where the syslog sink sends: "/dev/log" (tests of the formatting use a socket of their own).
   static constexpr const char* kSyslogSocket = "/dev/log";
 
+  Sink() = default;
+  /// A snapshot and its restoration (the vfork substitute's parent takes back its own sink).
+  Sink& operator=(const Sink& other) {
+    kind_ = other.kind_;
+    __builtin_memcpy(tmpl_, other.tmpl_, sizeof tmpl_);
+    per_pid_ = other.per_pid_;
+    fd_ = other.fd_;
+    owner_ = other.owner_;
+    id_ = other.id_;
+    fell_back_ = other.fell_back_;
+    noted_reopen_ = other.noted_reopen_;
+    syslog_ = other.syslog_;
+    generation_.store(other.generation_.load(std::memory_order_acquire), std::memory_order_release);
+    return *this;
+  }
+  Sink(const Sink&) = delete;
+
   /// Expands %p in `tmpl` to `pid` (and %% to %). false when it does not fit.
   static bool expand_path(const char* tmpl, pid_t pid, char* out, size_t cap);
 
