@@ -250,6 +250,8 @@ bool try_slim_fork(Call& c, ForkFn real, pid_t& pid) {
   int on_stack = 0;
   limits.keep_address = reinterpret_cast<uintptr_t>(&on_stack);
   limits.tls_address = reinterpret_cast<uintptr_t>(__builtin_thread_pointer());
+  // Planned and made in one turn: no other slim fork's DONTFORK marks split mappings meanwhile.
+  OwnerLockGuard turn(fork_turn_lock());
   SlimPlan plan;
   bool reused = false;
   if (plan_slim_fork_cached(limits, plan, reused) != 0) {

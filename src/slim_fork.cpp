@@ -112,6 +112,20 @@ void add_candidate(const Vma& v, void* ctx) {
   auto* c = static_cast<PlanCtx*>(ctx);
   SlimPlan& plan = *c->plan;
   watch(v, *c);
+  // smaps is read a page of text at a time, and the layout may change between two reads: a
+  // mapping that merged with a new neighbour meanwhile is reported again, from its old start
+  // (a thread stack and another thread's posix_spawn stack mapped right above it). Taken for a
+  // mapping of its own, not above a guard, it would lose all but its top 16 KiB, and so the
+  // stack's struct pthread, which glibc's fork child writes. Such a repeat stays in the child.
+  if (v.start < c->prev_end) {
+    plan.walk_changed = true;
+    if (v.end > c->prev_end) {
+      if (v.charged_by_fork()) keep_charged(plan, static_cast<int64_t>((v.end - c->prev_end) / 1024));
+      c->prev_end = v.end;
+    }
+    c->prev_guard = false;
+    return;
+  }
   // Directly above a ---p guard: maybe a thread stack, whose descriptor glibc's fork child writes.
   // The kernel may have merged it with a (short-lived) neighbour above, so its top is not the
   // mapping's: only never-touched runs are excluded there.
@@ -213,7 +227,7 @@ namespace {
 
 // The last plan, reused while the layout is unchanged: walking smaps costs the kernel a
 // page-table walk of the whole process (9-18 ms at 1 GiB resident, 26-49 ms at 4 GiB). A plan
-// that split the TCB's mapping by residency is never reused.
+// that split the TCB's mapping by residency, or whose walk saw the layout change, is never reused.
 struct PlanCache {
   bool valid = false;
   bool by_query = false;  // checked with PROCMAP_QUERY + statm, else by the maps text's hash
@@ -313,7 +327,7 @@ int replan(PlanCache& c, const SlimLimits& limits, SlimPlan& plan, pid_t tid) {
   c.watched.n = 0;
   c.watched.overflow = false;
   const int rc = plan_watching("/proc/self/smaps", limits, plan, &c.watched);
-  c.valid = rc == 0 && !plan.split_tcb_mapping;
+  c.valid = rc == 0 && !plan.split_tcb_mapping && !plan.walk_changed;
   c.min_kb = limits.min_kb;
   c.tid = tid;
   c.plan = plan;

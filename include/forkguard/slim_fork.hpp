@@ -24,6 +24,7 @@ struct SlimPlan {
   int64_t remaining_charge_kb = 0;   ///< charge of the fork with the plan applied
   int64_t remaining_largest_kb = 0;  ///< largest charged VMA left (mode 0's rule)
   bool split_tcb_mapping = false;    ///< the TCB's mapping was split by residency (not reusable)
+  bool walk_changed = false;  ///< the layout changed during the smaps walk (a repeat kept; not reusable)
 };
 
 /// What must never be excluded: the calling thread's stack, its thread control block (TLS,
@@ -47,7 +48,8 @@ bool slim_candidate(const Vma& v, const SlimLimits& limits);
 int plan_slim_fork(const char* smaps_path, const SlimLimits& limits, SlimPlan& plan);
 
 /// plan_slim_fork() on /proc/self/smaps, or the previous plan (same thread, same limits) while the
-/// layout is unchanged: the smaps walk costs milliseconds per GiB resident. Unchanged means, where
+/// layout is unchanged. Call it holding fork_turn_lock(): no other thread's slim fork then splits
+/// mappings while smaps is read. The smaps walk costs milliseconds per GiB resident. Unchanged means, where
 /// the kernel has PROCMAP_QUERY (6.11+, probed): statm's total and data pages as before and every
 /// private writable mapping of at least min_kb, chosen or not, still there with the same extent,
 /// permissions and kind (one ioctl each, 0.4 us, against 20 us to 1 ms for reading maps); elsewhere,

@@ -20,13 +20,11 @@ function(fg_hardening_load_tests)
   fg_load_test("mitigate, trigger always: own system/popen under load, one record per call"
     FORKGUARD_MODE=mitigate FORKGUARD_TRIGGER=always)
   # Slim forks from 16 threads: the other threads' 8 MiB stacks are candidates at FORKGUARD_SLIM_MIN=4M;
-  # the child must survive glibc's reclaim_stacks(), which writes every thread's descriptor.
+  # the child must survive glibc's reclaim_stacks(), which writes every thread's descriptor. It lost
+  # children in about 1 run in 10 while the planner took a stack that smaps printed again after a
+  # merge (another thread's posix_spawn stack mapped right above it) for a mapping of its own.
+  # The soak, not in CI: scripts/soak-slim-load.sh (50 runs, prints the failure count).
   fg_load_test("mitigate, trigger always, slim forks excluding other threads' stacks"
     FORKGUARD_MODE=mitigate FORKGUARD_TRIGGER=always FORKGUARD_SLIM_MIN=4M)
-  # Disabled: about 1 run in 8-10 still loses children (SIGSEGV in glibc's fork, once with the
-  # calling thread's own stack top missing in the child); cause not found. README Limitations.
-  # By hand: bash hardening_load.sh VALIDATOR SHIM HELPER 16 1000 FORKGUARD_MODE=mitigate FORKGUARD_TRIGGER=always FORKGUARD_SLIM_MIN=4M
-  set_tests_properties("hardening: load, 16 threads x 1000 mixed calls, mitigate, trigger always, slim forks excluding other threads' stacks"
-    PROPERTIES DISABLED TRUE)
 endfunction()
 cmake_language(DEFER CALL fg_hardening_load_tests)
