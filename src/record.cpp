@@ -19,6 +19,7 @@ const char* call_name(CallKind k) {
     case CallKind::posix_spawn: return "posix_spawn";
     case CallKind::posix_spawnp: return "posix_spawnp";
     case CallKind::daemon: return "daemon";
+    case CallKind::fault: return "fault";
   }
   return "unknown";
 }
@@ -129,6 +130,12 @@ size_t format_json(const Record& r, char* buf, size_t cap) {
     str(w, "learned_by", r.learned_by);
     num_or_null(w, "learned_children", r.learned_children, true);
   }
+  if (r.excluded_kb >= 0) {  // a slim fork: what it left out of the child
+    num_or_null(w, "excluded_kb", r.excluded_kb, true);
+    num_or_null(w, "excluded_written_kb", r.excluded_written_kb, true);
+    num_or_null(w, "excluded_mappings", r.excluded_mappings, true);
+    if (r.excluded_written_rule != nullptr) str(w, "excluded_written_rule", r.excluded_written_rule);
+  }
   num_or_null(w, "result", r.result, true);
   if (r.child_pid > 0) num_or_null(w, "child_pid", r.child_pid, true);
   if (r.err != 0) {
@@ -136,6 +143,12 @@ size_t format_json(const Record& r, char* buf, size_t cap) {
     str(w, "errno", errno_name(r.err, scratch));
   }
   num_or_null(w, "duration_us", r.duration_us, true);
+  if (r.notice != nullptr && r.notice[0] != '\0') {
+    key(w, "notice");
+    w.put('"');
+    truncated |= !put_json_limited(w, r.notice, 1024);
+    w.put('"');
+  }
   key(w, "site");
   w.put('"');
   site_text(w, r.site_module, r.site_offset);
@@ -281,6 +294,26 @@ size_t format_text(const Record& r, char* buf, size_t cap) {
     w.put("; degraded (");
     w.put(r.degraded);
     w.put("): no stack");
+  }
+  if (r.excluded_kb >= 0) {
+    w.put("; excluded ");
+    human_kb(w, r.excluded_kb);
+    w.put(" in ");
+    w.put_int(r.excluded_mappings);
+    w.put(r.excluded_mappings == 1 ? " mapping" : " mappings");
+    if (r.excluded_written_kb > 0) {
+      w.put(", of which written ");
+      human_kb(w, r.excluded_written_kb);
+      if (r.excluded_written_rule != nullptr) {
+        w.put(" (");
+        w.put(r.excluded_written_rule);
+        w.put(')');
+      }
+    }
+  }
+  if (r.notice != nullptr && r.notice[0] != '\0') {
+    w.put("; notice: ");
+    w.put(r.notice);
   }
   if (r.nframes > 0) w.put("; stack:");
   for (int i = 0; i < r.nframes; ++i) {

@@ -141,7 +141,7 @@ const std::set<std::string> kCreationCalls = {"fork",  "vfork",       "_Fork",  
                                               "popen", "posix_spawn", "posix_spawnp", "daemon"};
 // Not creations, but DESIGN.md allows them to be recorded.
 const std::set<std::string> kOtherCalls = {"pclose", "execve", "execv",  "execvp",  "execvpe",
-                                           "execl",  "execlp", "execle", "fexecve", "execveat"};
+                                           "execl",  "execlp", "execle", "fexecve", "execveat", "fault"};
 
 const std::regex kTs(R"(^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z$)");
 const std::regex kSite(R"(^[^+]+\+0x[0-9a-f]+$)");
@@ -334,6 +334,22 @@ bool check_record(const std::string& where, const json& r) {
     if (!d.is_string() || kDegraded.count(d.get<std::string>()) == 0)
       violation(where, "\"degraded\" is not reentered: " + d.dump());
     if (!r["stack"].is_array() || !r["stack"].empty()) violation(where, "a \"degraded\" record has a stack");
+  }
+
+  // A slim fork says what it left out of the child; a slim fork's child that faulted there
+  // writes a "fault" record of its own (the signal as result, the region and advice in notice).
+  if (r.contains("excluded_kb") || ac == "slim_fork") {
+    for (const char* k : {"excluded_kb", "excluded_written_kb", "excluded_mappings"}) {
+      if (call == "fault") break;
+      if (!is_int(r[k]) || r[k].get<long long>() < 0) violation(where, std::string("\"") + k + "\" is not an integer >= 0");
+    }
+    if (r.contains("excluded_written_rule") != (is_int(r["excluded_written_kb"]) && r["excluded_written_kb"] > 0))
+      violation(where, "\"excluded_written_rule\" present without written memory excluded, or missing with it");
+  }
+  if (call == "fault") {
+    if (ac != "slim_fork" || r["verdict"] != "unknown" || !r["charge_kb"].is_null())
+      violation(where, "a fault record is not action slim_fork, verdict unknown, figures null");
+    if (!r.contains("notice") || !r["notice"].is_string()) violation(where, "a fault record has no notice");
   }
 
   const json& site = r["site"];
