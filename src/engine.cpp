@@ -252,6 +252,9 @@ bool try_slim_fork(Call& c, ForkFn real, pid_t& pid) {
   int on_stack = 0;
   limits.keep_address = reinterpret_cast<uintptr_t>(&on_stack);
   limits.tls_address = reinterpret_cast<uintptr_t>(__builtin_thread_pointer());
+  limits.main_tp = slim_main_thread_pointer();
+  // Besides the static TLS, ld.so's own small allocations made around it (the dtv, its chunks).
+  limits.tls_keep_below = slim_static_tls_bytes() + (1 << 20);
   // Planned and made in one turn: no other slim fork's DONTFORK marks split mappings meanwhile,
   // and no page is checked never-written long before the fork.
   OwnerLockGuard turn(fork_turn_lock());

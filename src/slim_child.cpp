@@ -3,6 +3,7 @@
 /// handler), so that it reads what the parent would have given it, at no charge.
 #include "forkguard/slim_child.hpp"
 
+#include <link.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -29,6 +30,22 @@ namespace {
 SlimChildState g_state;
 std::atomic<bool> g_registered{false};
 std::atomic<uintptr_t> g_main_tp{0};
+std::atomic<uintptr_t> g_static_tls{0};
+
+// Sums the PT_TLS segments of the loaded modules (in the constructor: no lock of ours is held).
+uintptr_t static_tls_now() {
+  uintptr_t sum = 0;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* ctx) {
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type == PT_TLS) *static_cast<uintptr_t*>(ctx) += ph.p_memsz + ph.p_align;
+        }
+        return 0;
+      },
+      &sum);
+  return sum;
+}
 
 // Occupied ranges inside [lo, hi), read from /proc/self/maps in the child (syscalls only).
 struct Occupied {
@@ -159,12 +176,15 @@ uintptr_t map_zeros_around(uintptr_t start, uintptr_t end, int prot) {
 void slim_register_atfork() {
   if (g_main_tp.load(std::memory_order_relaxed) == 0 && getpid() == static_cast<pid_t>(syscall(SYS_gettid))) {
     g_main_tp.store(reinterpret_cast<uintptr_t>(__builtin_thread_pointer()), std::memory_order_relaxed);
+    g_static_tls.store(static_tls_now(), std::memory_order_relaxed);
   }
   if (g_registered.exchange(true)) return;
   pthread_atfork(nullptr, nullptr, slim_child_after_fork);
 }
 
 uintptr_t slim_main_thread_pointer() { return g_main_tp.load(std::memory_order_relaxed); }
+
+uintptr_t slim_static_tls_bytes() { return g_static_tls.load(std::memory_order_relaxed); }
 
 SlimChildState& slim_child_state() { return g_state; }
 

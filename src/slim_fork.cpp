@@ -175,6 +175,7 @@ int build_layout(LayoutCache& c, const SlimLimits& limits, int pagemap) {
         watch_vma(v, c->watched, c->min_kb);
       },
       &c);
+  if (rc == 0) add_loaded_bss(c.layout);
   c.valid = rc == 0;
   c.min_kb = limits.min_kb;
   return rc;
@@ -239,6 +240,7 @@ int plan_slim_fork(const char* smaps_path, const SlimLimits& limits, const Commi
   const int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   const int rc = build_slim_layout(smaps_path, pagemap, limits, layout, nullptr, nullptr);
   if (pagemap >= 0) close(pagemap);
+  if (rc == 0 && smaps_path != nullptr && std::string_view(smaps_path) == "/proc/self/smaps") add_loaded_bss(layout);
   if (rc != 0) return -1;
   choose_slim_regions(layout, limits, rule, plan);
   return 0;
@@ -262,7 +264,10 @@ int plan_slim_fork_cached(const SlimLimits& limits, const CommitInputs& rule, Sl
       clean = false;
       if (attempt > 0) forget_written(c.layout, r);
     }
-    if (clean) return 0;
+    if (clean) {
+      split_never_written(plan, pagemap);
+      return 0;
+    }
     if (attempt == 0) {
       reused = false;
       if (build_layout(c, limits, pagemap) != 0) {

@@ -2,12 +2,12 @@
 /// @brief The slim fork's layout (smaps walk + never-written scan) and its choice of regions.
 #include "forkguard/slim_plan.hpp"
 
+#include <link.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 #include "forkguard/never_written.hpp"
-#include "forkguard/slim_child.hpp"
 
 namespace forkguard {
 
@@ -24,7 +24,6 @@ struct BuildCtx {
   const SlimLimits* limits;
   SlimLayout* layout;
   int pagemap_fd;
-  uintptr_t main_tp;
   void (*also)(const Vma&, void*);
   void* also_ctx;
   uint64_t prev_end = 0;  // the previous mapping's end, and whether it was a ---p guard
@@ -89,8 +88,7 @@ void add_vma(const Vma& v, void* p) {
   m.start = static_cast<uintptr_t>(v.start);
   m.end = static_cast<uintptr_t>(v.end);
   m.executable = v.executable;
-  const auto holds = [&](uintptr_t a) { return a >= m.start && a < m.end; };
-  m.keep_written = after_guard || holds(c->limits->tls_address) || holds(c->main_tp);
+  m.keep_written = after_guard;
   m.first_run = layout.nruns;
   if (v.rss_kb == 0 && v.swap_kb == 0) {  // nothing resident, nothing swapped: never written
     m.never_written = true;
@@ -173,6 +171,56 @@ void judge(const SlimLayout& layout, const CommitInputs& rule, SlimPlan& plan) {
   plan.verdict = predict_fork(in).verdict;
 }
 
+// The parts of `m` whose written pages never leave, sorted: around a thread pointer (its TLS
+// below it, its descriptor and ld.so's data above: SlimLimits::tls_keep_below, up to the
+// mapping's end) and the loaded objects' .bss merged into it (SlimLayout::keep).
+struct Windows {
+  static constexpr int kMax = SlimLayout::kMaxKeep + 2;
+  uintptr_t lo[kMax], hi[kMax];
+  int n = 0;
+  void add(uintptr_t l, uintptr_t h) {
+    if (h <= l || n == kMax) return;
+    int j = n++;
+    for (; j > 0 && lo[j - 1] > l; --j) {
+      lo[j] = lo[j - 1];
+      hi[j] = hi[j - 1];
+    }
+    lo[j] = l;
+    hi[j] = h;
+  }
+};
+
+void add_tls_window(Windows& w, const SlimMapping& m, const SlimLimits& limits, uintptr_t tp) {
+  if (tp == 0 || !contains(m, tp)) return;
+  uintptr_t lo = tp - m.start > limits.tls_keep_below ? tp - limits.tls_keep_below : m.start;
+  lo &= ~uintptr_t{4095};
+  w.add(lo < m.start ? m.start : lo, m.end);
+}
+
+Windows windows_of(const SlimLayout& layout, const SlimMapping& m, const SlimLimits& limits) {
+  Windows w;
+  add_tls_window(w, m, limits, limits.tls_address);
+  add_tls_window(w, m, limits, limits.main_tp);
+  for (int i = 0; i < layout.nkeep; ++i) {
+    const uintptr_t lo = layout.keep[i].start > m.start ? layout.keep[i].start : m.start;
+    const uintptr_t hi = layout.keep[i].end < m.end ? layout.keep[i].end : m.end;
+    w.add(lo, hi);
+  }
+  return w;
+}
+
+// Calls f(start, end) for each part of [s, e) outside every window.
+template <typename F>
+void outside(uintptr_t s, uintptr_t e, const Windows& w, F f) {
+  for (int i = 0; i < w.n && s < e; ++i) {
+    if (w.hi[i] <= s) continue;
+    if (w.lo[i] >= e) break;
+    if (w.lo[i] > s) f(s, w.lo[i]);
+    s = w.hi[i];
+  }
+  if (e > s) f(s, e);
+}
+
 bool whole(const SlimPlan& plan, const SlimMapping& m) {
   for (int i = 0; i < plan.n; ++i)
     if (plan.regions[i].start == m.start && plan.regions[i].end == m.end) return true;
@@ -200,16 +248,104 @@ bool slim_candidate(const Vma& v, const SlimLimits& limits) {
 
 int build_slim_layout(const char* smaps_path, int pagemap_fd, const SlimLimits& limits, SlimLayout& layout,
                       void (*also)(const Vma& v, void* ctx), void* also_ctx) {
-  layout.nmaps = layout.nruns = 0;
+  layout.nmaps = layout.nruns = layout.nkeep = 0;
   layout.charge_kb = layout.other_largest_kb = 0;
   layout.truncated = false;
   SlimLimits any_caller = limits;
   any_caller.keep_address = 0;  // the layout serves every thread: the caller's stack is left out at the choice
-  BuildCtx ctx{&any_caller, &layout, pagemap_fd, slim_main_thread_pointer(), also, also_ctx};
+  BuildCtx ctx{&any_caller, &layout, pagemap_fd, also, also_ctx};
   SmapsParser parser(add_vma, &ctx);
   if (stream_file(smaps_path, smaps_chunk, &parser) != 0) return -1;
   parser.finish();
   return 0;
+}
+
+void split_never_written(SlimPlan& plan, int pagemap_fd) {
+  constexpr uintptr_t kMinZeros = 1 << 20;  // smaller never-written runs stay with the written ones
+  struct Splitter {
+    SlimRegion out[SlimPlan::kMax];
+    int n = 0;
+    bool full = false;
+    SlimRegion cur;         // the written region being split
+    uintptr_t done = 0;     // [cur.start, done) is in `out` already
+    void emit(uintptr_t s, uintptr_t e, bool written) {
+      if (e <= s) return;
+      if (n > 0 && out[n - 1].end == s && out[n - 1].written == written) {
+        out[n - 1].end = e;
+      } else if (n < SlimPlan::kMax) {
+        out[n++] = SlimRegion{s, e, written, cur.executable};
+      } else {
+        full = true;
+      }
+    }
+    void written_run(uintptr_t s, uintptr_t e) {  // [s, e) written; [done, s) never written
+      if (s - done >= kMinZeros) {
+        emit(done, s, false);
+        emit(s, e, true);
+      } else {
+        emit(done, e, true);
+      }
+      done = e;
+    }
+  };
+  bool any = false;
+  for (int i = 0; i < plan.n; ++i) any |= plan.regions[i].written;
+  if (!any || pagemap_fd < 0) return;
+  static Splitter sp;  // 1.5 KiB; under the fork turn
+  sp.n = 0;
+  sp.full = false;
+  for (int i = 0; i < plan.n && !sp.full; ++i) {
+    const SlimRegion& r = plan.regions[i];
+    sp.cur = r;
+    sp.done = r.start;
+    if (!r.written) {
+      sp.emit(r.start, r.end, false);
+      continue;
+    }
+    const int mark = sp.n;
+    const int rc = scan_written(
+        pagemap_fd, r.start, r.end, [](uintptr_t s, uintptr_t e, void* c) { static_cast<Splitter*>(c)->written_run(s, e); },
+        &sp);
+    if (rc != 0) {  // unknown: all of it counts as written
+      sp.n = mark;
+      sp.emit(r.start, r.end, true);
+      continue;
+    }
+    sp.written_run(r.end, r.end);  // the never-written tail, if any
+  }
+  if (sp.full) return;  // no room: the plan stays as it was (written memory, no zeros)
+  plan.n = sp.n;
+  plan.excluded_written_kb = 0;
+  for (int i = 0; i < plan.n; ++i) {
+    plan.regions[i] = sp.out[i];
+    if (sp.out[i].written) plan.excluded_written_kb += kb(sp.out[i].end - sp.out[i].start);
+  }
+}
+
+void add_loaded_bss(SlimLayout& layout) {
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* ctx) {
+        auto* l = static_cast<SlimLayout*>(ctx);
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD || ph.p_memsz <= ph.p_filesz) continue;
+          // The anonymous part: from the page after the file's last byte to the segment's end.
+          const uintptr_t page = 4096;
+          const uintptr_t lo = (info->dlpi_addr + ph.p_vaddr + ph.p_filesz + page - 1) & ~(page - 1);
+          const uintptr_t hi = (info->dlpi_addr + ph.p_vaddr + ph.p_memsz + page - 1) & ~(page - 1);
+          for (int m = 0; m < l->nmaps && hi > lo; ++m) {
+            if (lo >= l->maps[m].end || hi <= l->maps[m].start) continue;
+            if (l->nkeep == SlimLayout::kMaxKeep) {
+              l->truncated = true;
+              return 1;
+            }
+            l->keep[l->nkeep++] = SlimRegion{lo, hi, true, false};
+            break;
+          }
+        }
+        return 0;
+      },
+      &layout);
 }
 
 void choose_slim_regions(const SlimLayout& layout, const SlimLimits& limits, const CommitInputs& rule, SlimPlan& plan) {
@@ -253,27 +389,46 @@ void choose_slim_regions(const SlimLayout& layout, const SlimLimits& limits, con
                           ? "heuristic overcommit: a mapping larger than RAM + swap is left"
                           : "strict overcommit: what is left does not fit the commit limit with the reserves";
   while (plan.verdict == Verdict::refuse && plan.n < SlimPlan::kMax) {
+    // How much more must go: mode 2, what the charge is short by (the kernel's test is strict);
+    // mode 0, what the largest kept mapping has beyond RAM + swap (judged per mapping below).
+    CommitInputs in = rule;
+    in.charge_kb = plan.remaining_charge_kb;
+    in.largest_vma_kb = plan.remaining_largest_kb;
+    const CommitVerdict now = predict_fork(in);
+    const int64_t page_kb = rule.page_kb > 0 ? rule.page_kb : 4;
     uintptr_t best_start = 0, best_end = 0;
+    int64_t best_need_kb = 0;
     bool best_exec = false;
     for (int i = 0; i < layout.nmaps; ++i) {
       const SlimMapping& m = layout.maps[i];
-      if (m.keep_written || contains(m, limits.keep_address) || contains(m, limits.tls_address)) continue;
+      if (m.keep_written || contains(m, limits.keep_address)) continue;
       if (!split(plan, m) && splits >= limits.max_split) continue;
       const uintptr_t limit = m.end - kKeepTop;
-      kept_pieces(plan, m, [&](uintptr_t s, uintptr_t e) {
-        if (e > limit) e = limit;
-        if (e > s && e - s > best_end - best_start) {
-          best_start = s;
-          best_end = e;
-          best_exec = m.executable;
-        }
+      const Windows keep = windows_of(layout, m, limits);
+      kept_pieces(plan, m, [&](uintptr_t s0, uintptr_t e0) {
+        // Mode 0 refuses a mapping larger than RAM + swap: only such a one need lose anything.
+        const int64_t need_kb = rule.overcommit_mode == 0 ? kb(e0 - s0) - now.allowed_kb : -now.margin_kb + page_kb;
+        if (need_kb <= 0) return;
+        if (e0 > limit) e0 = limit;
+        outside(s0, e0, keep, [&](uintptr_t s, uintptr_t e) {
+          if (e - s > best_end - best_start) {
+            best_start = s;
+            best_end = e;
+            best_need_kb = need_kb;
+            best_exec = m.executable;
+          }
+        });
       });
     }
-    if (best_end == best_start) break;  // nothing more may go: the fork stays refused
+    if (best_end == best_start) break;  // nothing more may go, or nothing that would help: the fork stays refused
     for (int i = 0; i < layout.nmaps; ++i) {
       const SlimMapping& m = layout.maps[i];
       if (best_start >= m.start && best_start < m.end && !split(plan, m)) ++splits;
     }
+    // Only as much as needed, from the piece's low end (the far side from a stack's or TLS's top).
+    const uintptr_t page = static_cast<uintptr_t>(page_kb) * 1024;
+    const uintptr_t need = (static_cast<uintptr_t>(best_need_kb) * 1024 + page - 1) / page * page;
+    if (best_end - best_start > need) best_end = best_start + need;
     add_region(plan, best_start, best_end, true, best_exec);
     judge(layout, rule, plan);
   }

@@ -24,6 +24,10 @@ void slim_register_atfork();
 /// The main thread's thread pointer, as seen by slim_register_atfork() (0 before).
 uintptr_t slim_main_thread_pointer();
 
+/// The static TLS of the modules loaded when slim_register_atfork() first ran in the main thread
+/// (their PT_TLS sizes and alignments summed): how far below a thread pointer its TLS reaches.
+uintptr_t slim_static_tls_bytes();
+
 /// What the child of the slim fork being made needs; set by slim_child_arm().
 struct SlimChildState {
   bool armed = false;

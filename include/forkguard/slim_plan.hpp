@@ -29,7 +29,7 @@ struct SlimMapping {
   uintptr_t start = 0, end = 0;
   int first_run = 0, nruns = 0;  ///< its never-written runs in SlimLayout::runs
   bool never_written = false;    ///< nothing resident, nothing swapped (smaps Rss + Swap = 0)
-  bool keep_written = false;     ///< its written pages never leave: perhaps a thread stack or the TCB's mapping
+  bool keep_written = false;     ///< its written pages never leave: perhaps a thread stack (above a guard)
   bool executable = false;
 };
 
@@ -41,6 +41,12 @@ struct SlimLayout {
   int nmaps = 0;
   SlimRegion runs[kMaxRuns];  ///< never-written runs inside partly written mappings (>= min_kb each)
   int nruns = 0;
+  /// Written pages here never leave: the loaded objects' .bss (the kernel merges a library's
+  /// .bss with an anonymous mapping right above it: a library dlopen'ed late, such as libunwind,
+  /// lands right below the program's large mappings). Filled for this process only.
+  static constexpr int kMaxKeep = 32;
+  SlimRegion keep[kMaxKeep];
+  int nkeep = 0;
   int64_t charge_kb = 0;         ///< what a full fork is charged (every accountable mapping)
   int64_t other_largest_kb = 0;  ///< the largest charged mapping that is not in `maps`
   bool truncated = false;        ///< more candidates than fit (the rest stay in the child)
@@ -53,9 +59,14 @@ struct SlimLimits {
   /// An address on the calling thread's stack: its mapping stays whole, since the child's calls
   /// may go deeper than the parent's ever did.
   uintptr_t keep_address = 0;
-  /// The calling thread's thread pointer: in the mapping that holds it (ld.so's TLS, which the
-  /// kernel may merge with a large neighbour) written pages never leave.
+  /// The calling thread's and the main thread's thread pointers. The main thread's static TLS and
+  /// descriptor lie in ld.so's own allocations, an anonymous mapping the kernel may merge with a
+  /// large neighbour the program maps later (below it): in the mapping that holds a thread
+  /// pointer, written pages from `tls_keep_below` bytes under it up to the mapping's end never
+  /// leave (the TLS blocks lie below the pointer, the descriptor and ld.so's data above it).
   uintptr_t tls_address = 0;
+  uintptr_t main_tp = 0;
+  uintptr_t tls_keep_below = 1 << 20;
   /// At most this many mappings are split by one fork (each split adds a VMA towards
   /// vm.max_map_count and slows every later fork); whole mappings do not count.
   int max_split = 16;
@@ -84,6 +95,16 @@ bool slim_candidate(const Vma& v, const SlimLimits& limits);
 /// given, sees every VMA of the walk too. 0, or -1 with errno.
 int build_slim_layout(const char* smaps_path, int pagemap_fd, const SlimLimits& limits, SlimLayout& layout,
                       void (*also)(const Vma& v, void* ctx) = nullptr, void* also_ctx = nullptr);
+
+/// Splits each written region of `plan` into its written runs and its never-written runs (of at
+/// least 1 MiB, as room in the plan allows), read through `pagemap_fd` now: when written memory
+/// must go, the never-written memory inside it (a reservation below FORKGUARD_SLIM_MIN, say)
+/// still comes back as zeros in the child. A region that cannot be scanned stays written.
+void split_never_written(SlimPlan& plan, int pagemap_fd);
+
+/// Adds to `layout.keep` the .bss of every object loaded in this process that lies in one of its
+/// mappings (dl_iterate_phdr: in the parent, never in a fork child).
+void add_loaded_bss(SlimLayout& layout);
 
 /// Chooses the regions for one fork: never-written runs and mappings (leaving out the caller's
 /// stack mapping and the top 16 KiB of every mapping), then, while `rule` (the commit picture;

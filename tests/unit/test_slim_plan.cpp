@@ -111,23 +111,26 @@ TEST_CASE("slim plan: written memory goes only while the rule still refuses, lar
     CHECK(plan.excluded_written_kb == 0);
     CHECK(plan.verdict == forkguard::Verdict::ok);
   }
-  SECTION("mode 2 with 2.5 GiB of headroom: the 2 GiB mapping goes, no more") {
+  SECTION("mode 2 with 2.5 GiB of headroom: 1 GiB of the 2 GiB mapping goes, from its low end, no more") {
     choose_slim_regions(l, lim, mode2(static_cast<int64_t>(2560 * kMiB / 1024)), plan);
     CHECK(plan.verdict == forkguard::Verdict::ok);
     CHECK(covers(plan, 0x200000000000));
+    CHECK_FALSE(covers(plan, 0x200000000000 + kGiB + 4096));
     CHECK_FALSE(covers(plan, 0x300000000000));
     CHECK_FALSE(covers(plan, 0x400000000000));
-    // Its top 16 KiB stays (a thread's descriptor, if it is a stack).
-    CHECK_FALSE(covers(plan, 0x200000000000 + 2 * kGiB - 4096));
-    CHECK(plan.excluded_written_kb == static_cast<int64_t>((2 * kGiB - 16 * 1024) / 1024));
+    // Short by 1 GiB exactly: one page more, since the kernel wants the sum strictly below.
+    CHECK(plan.excluded_written_kb == static_cast<int64_t>(kGiB / 1024) + 4);
     REQUIRE(plan.written_rule != nullptr);
     CHECK(std::string(plan.written_rule).find("strict overcommit") != std::string::npos);
   }
-  SECTION("mode 2 with 1 GiB of headroom: the two largest go") {
+  SECTION("mode 2 with 1 GiB of headroom: the largest goes whole, then part of the next") {
     choose_slim_regions(l, lim, mode2(static_cast<int64_t>(1 * kGiB / 1024)), plan);
     CHECK(plan.verdict == forkguard::Verdict::ok);
     CHECK(covers(plan, 0x200000000000));
+    // The top 16 KiB of every mapping stays (a thread's descriptor, if it is a stack).
+    CHECK_FALSE(covers(plan, 0x200000000000 + 2 * kGiB - 4096));
     CHECK(covers(plan, 0x300000000000));
+    CHECK_FALSE(covers(plan, 0x300000000000 + 768 * kMiB));
     CHECK_FALSE(covers(plan, 0x400000000000));
   }
   SECTION("mode 2 with no headroom at all: everything that may go goes, and the fork stays refused") {
@@ -137,7 +140,7 @@ TEST_CASE("slim plan: written memory goes only while the rule still refuses, lar
   }
 }
 
-TEST_CASE("slim plan: mode 0 leaves out the written remainder larger than RAM + swap, and only it") {
+TEST_CASE("slim plan: mode 0 leaves out of the mapping larger than RAM + swap what it has beyond, and only it") {
   forkguard::SlimLayout l;
   // 12 GiB mapping, written in a 9 GiB stretch and a small one (RAM 8 GiB, mode 0).
   forkguard::SlimMapping& big = add_mapping(l, 0x100000000000, 12 * kGiB);
@@ -148,26 +151,56 @@ TEST_CASE("slim plan: mode 0 leaves out the written remainder larger than RAM + 
   forkguard::SlimPlan plan;
   choose_slim_regions(l, lim, mode0(), plan);
   CHECK(plan.verdict == forkguard::Verdict::ok);
-  CHECK(covers(plan, 0x100000000000));                   // the 9 GiB written stretch
+  CHECK(covers(plan, 0x100000000000));                   // the low end of the 9 GiB written stretch
+  CHECK_FALSE(covers(plan, 0x100000000000 + kGiB));       // the 8 GiB above it stay: exactly RAM + swap
   CHECK_FALSE(covers(plan, 0x100000000000 + 12 * kGiB - 32 * kMiB));  // the small one stays
   CHECK_FALSE(covers(plan, 0x200000000000));
-  CHECK(plan.excluded_written_kb == static_cast<int64_t>(9 * kGiB / 1024));
+  CHECK(plan.excluded_written_kb == static_cast<int64_t>(kGiB / 1024));
+  CHECK(plan.remaining_largest_kb == static_cast<int64_t>(8 * kGiB / 1024));
   REQUIRE(plan.written_rule != nullptr);
   CHECK(std::string(plan.written_rule).find("heuristic overcommit") != std::string::npos);
+
+  SECTION("a mapping the slim fork may not touch is the larger one: nothing written goes, it cannot help") {
+    forkguard::SlimLayout h = l;
+    h.other_largest_kb = static_cast<int64_t>(10 * kGiB / 1024);  // e.g. [heap]
+    h.charge_kb += h.other_largest_kb;
+    choose_slim_regions(h, lim, mode0(), plan);
+    CHECK(plan.verdict == forkguard::Verdict::refuse);
+    CHECK(plan.excluded_written_kb == static_cast<int64_t>(kGiB / 1024));  // only what the 9 GiB had beyond
+  }
 }
 
-TEST_CASE("slim plan: written pages of a possible thread stack or of the TCB's mapping never go") {
+TEST_CASE("slim plan: written pages of a possible thread stack never go, nor those around a thread pointer") {
   forkguard::SlimLayout l;
   forkguard::SlimMapping& stack = add_mapping(l, 0x100000000000, 2 * kGiB);
   stack.keep_written = true;  // directly above a ---p guard
-  add_mapping(l, 0x200000000000, 2 * kGiB);  // holds the caller's thread pointer
   forkguard::SlimLimits lim;
   lim.min_kb = 64 * 1024;
-  lim.tls_address = 0x200000000000 + kGiB;
   forkguard::SlimPlan plan;
   choose_slim_regions(l, lim, mode2(0), plan);
   CHECK(plan.n == 0);
   CHECK(plan.verdict == forkguard::Verdict::refuse);
+
+  // ld.so's TLS chunk (the top 64 KiB) with the program's 2 GiB of data merged below it: the data
+  // may go, the TLS window (1 MiB below the thread pointer, up to the end) stays.
+  const uintptr_t base = 0x200000000000, end = base + 2 * kGiB + 64 * 1024;
+  for (const bool main_thread : {true, false}) {
+    forkguard::SlimLayout t;
+    add_mapping(t, base, end - base);
+    forkguard::SlimLimits tl = lim;
+    const uintptr_t tp = end - 16 * 1024 + 0x6c0;
+    (main_thread ? tl.main_tp : tl.tls_address) = tp;
+    tl.tls_keep_below = kMiB;
+    choose_slim_regions(t, tl, mode2(0), plan);  // no headroom: everything that may go goes
+    INFO((main_thread ? "main thread's pointer" : "caller's pointer"));
+    REQUIRE(plan.n == 1);
+    CHECK(plan.regions[0].written);
+    CHECK(plan.regions[0].start == base);
+    CHECK(plan.regions[0].end == ((tp - kMiB) & ~uintptr_t{4095}));
+    CHECK_FALSE(covers(plan, tp));
+    CHECK_FALSE(covers(plan, tp - 512 * 1024));
+    CHECK(plan.verdict == forkguard::Verdict::refuse);
+  }
 }
 
 TEST_CASE("slim plan: at most max_split mappings are split, the ones with the most never-written first") {
@@ -251,4 +284,62 @@ TEST_CASE("slim layout: nothing resident and nothing swapped is never written; a
   CHECK(layout.maps[0].never_written);
   CHECK(layout.charge_kb == 2 * 1024 * 1024);
   CHECK(layout.other_largest_kb == 1024 * 1024);
+}
+
+TEST_CASE("slim plan: a loaded object's .bss merged into a mapping keeps its written pages") {
+  // libunwind dlopen'ed after the program mapped its data lands right below it, and the kernel
+  // merges its .bss with the data mapping: written memory may go, the .bss never.
+  forkguard::SlimLayout l;
+  add_mapping(l, 0x100000000000, 2 * kGiB);
+  l.keep[l.nkeep++] = forkguard::SlimRegion{0x100000000000, 0x100000000000 + 64 * 1024, true, false};
+  forkguard::SlimLimits lim;
+  lim.min_kb = 64 * 1024;
+  forkguard::SlimPlan plan;
+  choose_slim_regions(l, lim, mode2(0), plan);
+  REQUIRE(plan.n == 1);
+  CHECK(plan.regions[0].start == 0x100000000000 + 64 * 1024);
+  CHECK_FALSE(covers(plan, 0x100000000000));
+
+  // And the real thing: this process's own objects' .bss (the test binary has one) are found.
+  forkguard::SlimLayout self;
+  self.maps[0] = forkguard::SlimMapping{};
+  self.maps[0].start = 0;
+  self.maps[0].end = ~uintptr_t{0};
+  self.nmaps = 1;
+  static char bss_here[1 << 16];
+  bss_here[0] = 1;
+  add_loaded_bss(self);
+  bool found = false;
+  for (int i = 0; i < self.nkeep; ++i)
+    found |= self.keep[i].start <= reinterpret_cast<uintptr_t>(&bss_here[4096]) &&
+             reinterpret_cast<uintptr_t>(&bss_here[4096]) < self.keep[i].end;
+  CHECK(found);
+}
+
+TEST_CASE("slim plan: never-written memory inside written memory that must go is split off (zeros in the child)") {
+  const size_t len = 16 * kMiB;
+  auto* p = static_cast<char*>(mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  REQUIRE(p != MAP_FAILED);
+  madvise(p, len, MADV_NOHUGEPAGE);
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  for (size_t off = 4 * kMiB; off < 6 * kMiB; off += 4096) p[off] = 1;   // written: [4, 6) MiB
+  p[10 * kMiB + 512 * 1024] = 1;                                           // one page at 10.5 MiB
+  const int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  REQUIRE(pm >= 0);
+  forkguard::SlimPlan plan;
+  plan.regions[0] = forkguard::SlimRegion{a, a + len, true, false};
+  plan.n = 1;
+  plan.excluded_kb = plan.excluded_written_kb = static_cast<int64_t>(len / 1024);
+  split_never_written(plan, pm);
+  close(pm);
+  // [0, 4) zeros; [4, 6) written; [6, 10.5) zeros; the page at 10.5 MiB written; the rest zeros.
+  REQUIRE(plan.n == 5);
+  CHECK((!plan.regions[0].written && plan.regions[0].start == a && plan.regions[0].end == a + 4 * kMiB));
+  CHECK((plan.regions[1].written && plan.regions[1].end == a + 6 * kMiB));
+  CHECK((!plan.regions[2].written && plan.regions[2].end == a + 10 * kMiB + 512 * 1024));
+  CHECK((plan.regions[3].written && plan.regions[3].end == a + 10 * kMiB + 512 * 1024 + 4096));
+  CHECK((!plan.regions[4].written && plan.regions[4].end == a + len));
+  CHECK(plan.excluded_written_kb == 2 * 1024 + 4);
+  CHECK(plan.excluded_kb == static_cast<int64_t>(len / 1024));
+  munmap(p, len);
 }
