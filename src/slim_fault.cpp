@@ -44,11 +44,17 @@ int64_t now_ns(clockid_t clock) {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+// The program's own SIGSEGV action in this child, put back at the first signal.
+struct sigaction g_program_action;
+
 void on_fault(int sig, siginfo_t* info, void* ucontext) {
   const int saved = errno;
+  // The program's action first: whatever happens from here on, the signal is the program's.
+  sigaction(SIGSEGV, &g_program_action, nullptr);
   const SlimChildState& s = slim_child_state();
   const auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
-  if (describe_slim_fault(s, addr, info->si_code == SEGV_ACCERR, g_notice, sizeof g_notice) > 0) {
+  // Only a fault the kernel reports (si_code > 0) has an address; kill() and sigqueue() do not.
+  if (info->si_code > 0 && describe_slim_fault(s, addr, info->si_code == SEGV_ACCERR, g_notice, sizeof g_notice) > 0) {
     uintptr_t pcs[Record::kMaxFrames];
     int n = 0;
     const auto* uc = static_cast<const ucontext_t*>(ucontext);
@@ -71,21 +77,25 @@ void on_fault(int sig, siginfo_t* info, void* ucontext) {
     fill_fault_record(g_fault, sig, pcs, n, g_notice, (now_ns(CLOCK_MONOTONIC) - s.fork_ns) / 1000);
     engine_write_record(g_fault);
   }
-  // SA_RESETHAND gave SIGSEGV its default action back: the access runs again and ends the child
-  // as it would have without the library.
+  // The same signal again, with the same siginfo, pending until this handler returns (SIGSEGV is
+  // blocked meanwhile): the program's action then gets it at the same context, as it would have
+  // without the library (its own handler, or the default action that ends the child). Should
+  // the kernel refuse, returning re-runs the faulting access, which faults again.
+  syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid), sig, info);
   errno = saved;
 }
 
 }  // namespace
 
 void slim_fault_install() {
-  struct sigaction old {};
-  // Only where the program has no SIGSEGV handler of its own: never replace the program's.
-  if (sigaction(SIGSEGV, nullptr, &old) != 0 || old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO) != 0) return;
+  // The program's action is kept and comes back at the first SIGSEGV (above). Ignored or
+  // blocked, a fault kills the child whatever the action (the kernel forces it): no record then.
+  if (sigaction(SIGSEGV, nullptr, &g_program_action) != 0) return;
   struct sigaction sa {};
   sa.sa_sigaction = on_fault;
-  sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
-  sigemptyset(&sa.sa_mask);
+  // On the program's alternate stack where its own handler would run there (a stack overflow).
+  sa.sa_flags = SA_SIGINFO | (g_program_action.sa_flags & SA_ONSTACK);
+  sigfillset(&sa.sa_mask);
   sigaction(SIGSEGV, &sa, nullptr);
 }
 

@@ -1,7 +1,8 @@
 /// @file slim_fault.hpp
 /// @brief A slim fork's child that faults in memory the fork left out makes no further call:
-/// its SIGSEGV handler writes one record of its own (`"call":"fault"`), then the default action
-/// ends the child as it would have ended without the library.
+/// its SIGSEGV handler writes one record of its own (`"call":"fault"`), then hands the signal to
+/// the program's own action (its handler, or the default that ends the child) as it would have
+/// come without the library.
 #pragma once
 
 #include <signal.h>
@@ -14,8 +15,11 @@
 
 namespace forkguard {
 
-/// In the slim fork's child: installs the handler where SIGSEGV is at its default action (a
-/// handler of the program's stays). Async-signal-safe.
+/// In the slim fork's child: installs the handler in front of the program's SIGSEGV action, which
+/// comes back at the first SIGSEGV: the handler puts it back, writes the record when the fault
+/// is in memory the fork left out, and queues the same signal with the same siginfo to itself
+/// (rt_tgsigqueueinfo), delivered to the program's action once the handler returns. Until then
+/// the program's sigaction(SIGSEGV) query would name the library's handler. Async-signal-safe.
 void slim_fault_install();
 
 /// What the handler found at `addr` (pure, for tests): the region of the plan or the hole that

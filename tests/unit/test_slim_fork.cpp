@@ -138,12 +138,13 @@ nlohmann::json only_record_of(pid_t pid) {
 // Runs `child` in a slim fork of `plan` with SIGSEGV at its default action (Catch2 has its own
 // handler), the child's stderr to a pipe. Returns the status; `err` gets the child's stderr.
 template <typename F>
-int slim_child(const forkguard::SlimPlan& plan, int mode, pid_t (*real)(), F child, std::string& err, pid_t& pid) {
+int slim_child(const forkguard::SlimPlan& plan, int mode, pid_t (*real)(), F child, std::string& err, pid_t& pid,
+               const struct sigaction* program_action = nullptr) {
   int fds[2];
   REQUIRE(pipe(fds) == 0);
   struct sigaction dfl {}, catch2 {};
   dfl.sa_handler = SIG_DFL;
-  sigaction(SIGSEGV, &dfl, &catch2);
+  sigaction(SIGSEGV, program_action != nullptr ? program_action : &dfl, &catch2);
   pid = forkguard::slim_fork(real, plan, "test+0x1", mode);
   if (pid == 0) {
     dup2(fds[1], STDERR_FILENO);
@@ -315,6 +316,76 @@ TEST_CASE("written memory left out: the child that touches it writes a fault rec
   CHECK(notice.find("strict overcommit") != std::string::npos);
   CHECK(d.p[0] == 7);
   CHECK_FALSE(has_dontcopy(d.at(0)));
+}
+
+// A program's own SIGSEGV handler (faulthandler, a JVM, Go): it writes the address it got to
+// stderr and ends the child with status 42.
+void program_handler(int, siginfo_t* info, void*) {
+  char line[64];
+  const int n = snprintf(line, sizeof line, "program handler: %lx code %d\n",
+                         static_cast<unsigned long>(reinterpret_cast<uintptr_t>(info->si_addr)), info->si_code);
+  (void)!write(STDERR_FILENO, line, static_cast<size_t>(n));
+  _exit(42);
+}
+
+TEST_CASE("a program's own SIGSEGV handler gets the fault as without the library, after the fault record") {
+  Data d;
+  forkguard::SlimPlan plan;
+  plan.regions[0] = forkguard::SlimRegion{d.at(0), d.at(Data::kLen / 2), true, false};
+  plan.n = 1;
+  plan.excluded_kb = plan.excluded_written_kb = static_cast<int64_t>(Data::kLen / 2 / 1024);
+  fault_log_dir();
+  struct sigaction program {};
+  program.sa_sigaction = program_handler;
+  program.sa_flags = SA_SIGINFO;
+  sigemptyset(&program.sa_mask);
+  std::string err;
+  pid_t pid;
+  SECTION("a fault in memory left out: one record, then the program's handler with the same address") {
+    const int status = slim_child(plan, 0, plain_fork, [&] { return d.p[4096] == 7 ? 10 : 11; }, err, pid, &program);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 42);
+    char want[64];
+    snprintf(want, sizeof want, "program handler: %lx code %d\n", static_cast<unsigned long>(d.at(4096)), SEGV_MAPERR);
+    CHECK(err == want);
+    const nlohmann::json r = only_record_of(pid);
+    CHECK(r["call"] == "fault");
+  }
+  SECTION("a fault elsewhere: the program's handler, no record") {
+    const int status = slim_child(
+        plan, 0, plain_fork,
+        [&] {
+          *static_cast<volatile char*>(nullptr) = 1;
+          return 0;
+        },
+        err, pid, &program);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 42);
+    CHECK(err == "program handler: 0 code " + std::to_string(SEGV_MAPERR) + "\n");
+    std::ifstream in(fault_log_dir() + "/rec." + std::to_string(pid) + ".jsonl");
+    CHECK_FALSE(in.good());
+  }
+  SECTION("SIGSEGV sent by kill(): the program's handler gets it, sent by the child itself, no record") {
+    const int status = slim_child(plan, 0, plain_fork, [&] { return kill(getpid(), SIGSEGV) == 0 ? 10 : 11; }, err, pid,
+                                  &program);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 42);
+    CHECK(err == "program handler: " + [&] {
+      char hex[32];  // si_addr overlays si_pid and si_uid for SI_USER
+      siginfo_t si{};
+      si.si_pid = pid;
+      si.si_uid = getuid();
+      snprintf(hex, sizeof hex, "%lx", static_cast<unsigned long>(reinterpret_cast<uintptr_t>(si.si_addr)));
+      return std::string(hex);
+    }() + " code " + std::to_string(SI_USER) + "\n");
+  }
+  SECTION("SIGSEGV sent by kill() at the default action still ends the child, with no record") {
+    const int status = slim_child(plan, 0, plain_fork, [&] { return kill(getpid(), SIGSEGV) == 0 ? 10 : 11; }, err, pid);
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGSEGV);
+    std::ifstream in(fault_log_dir() + "/rec." + std::to_string(pid) + ".jsonl");
+    CHECK_FALSE(in.good());
+  }
 }
 
 TEST_CASE("a slim fork never clears a DONTFORK the program set itself") {
