@@ -2,6 +2,7 @@
 /// @brief Written and never-written pages, by PAGEMAP_SCAN or by reading /proc/PID/pagemap.
 #include "forkguard/never_written.hpp"
 
+#include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -30,7 +31,6 @@ namespace forkguard {
 
 namespace {
 
-constexpr uintptr_t kPage = 4096;
 constexpr uint64_t kPmPresent = uint64_t{1} << 63, kPmSwapped = uint64_t{1} << 62;  // pagemap entry bits
 
 // 0 unknown, 1 PAGEMAP_SCAN, 2 pagemap read (probed once; tests may force 2).
@@ -83,11 +83,11 @@ int scan_by_ioctl(int fd, uintptr_t start, uintptr_t end, RunJoiner& out) {
 int scan_by_read(int fd, uintptr_t start, uintptr_t end, RunJoiner& out) {
   uint64_t entries[512];
   for (uintptr_t at = start; at < end;) {
-    size_t want = (end - at) / kPage;
+    size_t want = (end - at) / page_bytes();
     if (want > sizeof entries / sizeof entries[0]) want = sizeof entries / sizeof entries[0];
     ssize_t got;
     do {
-      got = pread(fd, entries, want * sizeof(uint64_t), static_cast<off_t>(at / kPage * sizeof(uint64_t)));
+      got = pread(fd, entries, want * sizeof(uint64_t), static_cast<off_t>(at / page_bytes() * sizeof(uint64_t)));
     } while (got < 0 && errno == EINTR);
     if (got <= 0) {
       if (got == 0) errno = ESRCH;  // the process behind the descriptor is gone
@@ -95,14 +95,25 @@ int scan_by_read(int fd, uintptr_t start, uintptr_t end, RunJoiner& out) {
     }
     const size_t n = static_cast<size_t>(got) / sizeof(uint64_t);
     for (size_t i = 0; i < n; ++i) {
-      if ((entries[i] & (kPmPresent | kPmSwapped)) != 0) out.add(at + i * kPage, at + (i + 1) * kPage);
+      if ((entries[i] & (kPmPresent | kPmSwapped)) != 0) out.add(at + i * page_bytes(), at + (i + 1) * page_bytes());
     }
-    at += n * kPage;
+    at += n * page_bytes();
   }
   return 0;
 }
 
 }  // namespace
+
+uintptr_t page_bytes() {
+  static std::atomic<uintptr_t> page{0};  // no guard variable: callable in a fork child
+  uintptr_t p = page.load(std::memory_order_relaxed);
+  if (p == 0) {
+    p = static_cast<uintptr_t>(getauxval(AT_PAGESZ));
+    if (p == 0) p = 4096;
+    page.store(p, std::memory_order_relaxed);
+  }
+  return p;
+}
 
 const char* scan_method_name(ScanMethod m) { return m == ScanMethod::pagemap_scan ? "pagemap-scan" : "pagemap"; }
 
@@ -144,7 +155,7 @@ int never_written(int pagemap_fd, uintptr_t start, uintptr_t end) {
 bool pagemap_alive(int pagemap_fd, uintptr_t present_address) {
   const int saved = errno;
   uint64_t entry = 0;
-  const ssize_t got = pread(pagemap_fd, &entry, sizeof entry, static_cast<off_t>(present_address / kPage * sizeof entry));
+  const ssize_t got = pread(pagemap_fd, &entry, sizeof entry, static_cast<off_t>(present_address / page_bytes() * sizeof entry));
   errno = saved;
   return got == static_cast<ssize_t>(sizeof entry) && (entry & (kPmPresent | kPmSwapped)) != 0;
 }

@@ -193,7 +193,7 @@ struct Windows {
 void add_tls_window(Windows& w, const SlimMapping& m, const SlimLimits& limits, uintptr_t tp) {
   if (tp == 0 || !contains(m, tp)) return;
   uintptr_t lo = tp - m.start > limits.tls_keep_below ? tp - limits.tls_keep_below : m.start;
-  lo &= ~uintptr_t{4095};
+  lo &= ~(page_bytes() - 1);
   w.add(lo < m.start ? m.start : lo, m.end);
 }
 
@@ -330,7 +330,7 @@ void add_loaded_bss(SlimLayout& layout) {
           const ElfW(Phdr)& ph = info->dlpi_phdr[i];
           if (ph.p_type != PT_LOAD || ph.p_memsz <= ph.p_filesz) continue;
           // The anonymous part: from the page after the file's last byte to the segment's end.
-          const uintptr_t page = 4096;
+          const uintptr_t page = page_bytes();
           const uintptr_t lo = (info->dlpi_addr + ph.p_vaddr + ph.p_filesz + page - 1) & ~(page - 1);
           const uintptr_t hi = (info->dlpi_addr + ph.p_vaddr + ph.p_memsz + page - 1) & ~(page - 1);
           for (int m = 0; m < l->nmaps && hi > lo; ++m) {

@@ -14,6 +14,9 @@
 
 namespace forkguard {
 
+/// The system's page size (AT_PAGESZ: 4, 16 or 64 KiB), read without a system call.
+uintptr_t page_bytes();
+
 enum class ScanMethod { pagemap_scan, pagemap_read };
 const char* scan_method_name(ScanMethod m);  ///< "pagemap-scan" | "pagemap"
 
