@@ -270,7 +270,9 @@ bool try_slim_fork(Call& c, ForkFn real, pid_t& pid) {
     return false;
   }
   if (plan.n == 0) {
-    c.rec.reason = "slim fork found no private mapping of FORKGUARD_SLIM_MIN or more to exclude";
+    c.rec.reason = plan.verdict == Verdict::ok && c.pic.inputs.overcommit_mode == 2
+                       ? "a full fork fits: strict overcommit leaves never-written memory in the child unless needed"
+                       : "slim fork found nothing never written of FORKGUARD_SLIM_MIN or more to leave out";
     return false;
   }
   pid = slim_fork_unsignalled(real, plan, c.site, c.pic.inputs.overcommit_mode);

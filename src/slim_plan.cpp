@@ -350,36 +350,49 @@ void add_loaded_bss(SlimLayout& layout) {
 
 void choose_slim_regions(const SlimLayout& layout, const SlimLimits& limits, const CommitInputs& rule, SlimPlan& plan) {
   plan = SlimPlan{};
-  // Never-written first: whole mappings (no split), then the runs of the mappings with the most.
-  for (int i = 0; i < layout.nmaps && plan.n < SlimPlan::kMax; ++i) {
-    const SlimMapping& m = layout.maps[i];
-    if (m.never_written && !contains(m, limits.keep_address)) add_region(plan, m.start, m.end, false, m.executable);
-  }
-  int order[SlimLayout::kMaxMappings];
-  int64_t nw[SlimLayout::kMaxMappings];
-  int norder = 0;
+  // Never-written first, largest first: whole mappings (no split), and the runs of a partly
+  // written mapping together (one split each, at most max_split).
+  struct Item {
+    int map;
+    int64_t kb;
+  };
+  Item items[SlimLayout::kMaxMappings];
+  int nitems = 0;
   for (int i = 0; i < layout.nmaps; ++i) {
     const SlimMapping& m = layout.maps[i];
-    if (m.never_written || m.nruns == 0 || contains(m, limits.keep_address)) continue;
+    if (contains(m, limits.keep_address) || (!m.never_written && m.nruns == 0)) continue;
     int64_t bytes = 0;
-    for (int r = m.first_run; r < m.first_run + m.nruns; ++r) bytes += kb(layout.runs[r].end - layout.runs[r].start);
-    int j = norder++;
-    for (; j > 0 && nw[j - 1] < bytes; --j) {
-      order[j] = order[j - 1];
-      nw[j] = nw[j - 1];
+    if (m.never_written) {
+      bytes = kb(m.end - m.start);
+    } else {
+      for (int r = m.first_run; r < m.first_run + m.nruns; ++r) bytes += kb(layout.runs[r].end - layout.runs[r].start);
     }
-    order[j] = i;
-    nw[j] = bytes;
+    int j = nitems++;
+    for (; j > 0 && items[j - 1].kb < bytes; --j) items[j] = items[j - 1];
+    items[j] = Item{i, bytes};
   }
+  // Strict overcommit (mode 2) gives the child read-only zeros (writable ones would be charged),
+  // and a child writing there would fault where a full fork's child would not: there
+  // never-written memory goes only while the rule refuses. Elsewhere the zeros are writable and
+  // the child cannot tell: all of it goes.
+  const bool only_needed = rule.overcommit_mode == 2;
   int splits = 0;
-  for (int k = 0; k < norder && splits < limits.max_split; ++k) {
-    const SlimMapping& m = layout.maps[order[k]];
-    if (plan.n + m.nruns > SlimPlan::kMax) continue;
-    for (int r = m.first_run; r < m.first_run + m.nruns; ++r) {
-      if (layout.runs[r].end > layout.runs[r].start)  // (a run found written at a check is emptied)
-        add_region(plan, layout.runs[r].start, layout.runs[r].end, false, m.executable);
+  if (only_needed) judge(layout, rule, plan);
+  for (int k = 0; k < nitems; ++k) {
+    if (only_needed && plan.verdict != Verdict::refuse) break;
+    const SlimMapping& m = layout.maps[items[k].map];
+    if (m.never_written) {
+      if (plan.n == SlimPlan::kMax) continue;
+      add_region(plan, m.start, m.end, false, m.executable);
+    } else {
+      if (splits >= limits.max_split || plan.n + m.nruns > SlimPlan::kMax) continue;
+      for (int r = m.first_run; r < m.first_run + m.nruns; ++r) {
+        if (layout.runs[r].end > layout.runs[r].start)  // (a run found written at a check is emptied)
+          add_region(plan, layout.runs[r].start, layout.runs[r].end, false, m.executable);
+      }
+      ++splits;
     }
-    ++splits;
+    if (only_needed) judge(layout, rule, plan);
   }
   judge(layout, rule, plan);
   if (plan.verdict != Verdict::refuse || (rule.overcommit_mode != 0 && rule.overcommit_mode != 2)) return;

@@ -94,6 +94,43 @@ TEST_CASE("slim plan: never-written memory first, whole mappings unsplit, the ca
   CHECK(plan.remaining_largest_kb == static_cast<int64_t>(256 * kMiB / 1024));
 }
 
+TEST_CASE("slim plan: in mode 2 never-written memory goes only while the rule refuses (the child's zeros are read-only)") {
+  forkguard::SlimLayout l;
+  forkguard::SlimMapping& reservation = add_mapping(l, 0x100000000000, 64 * kGiB);
+  reservation.never_written = true;
+  forkguard::SlimMapping& small = add_mapping(l, 0x200000000000, 2 * kGiB);
+  small.never_written = true;
+  add_mapping(l, 0x300000000000, 1 * kGiB);  // written
+  forkguard::SlimLimits lim;
+  lim.min_kb = 64 * 1024;
+  forkguard::SlimPlan plan;
+  SECTION("the full fork fits: nothing goes") {
+    forkguard::CommitInputs big = mode2(0);
+    big.commit_limit_kb = static_cast<int64_t>(200 * kGiB / 1024);
+    big.committed_as_kb = static_cast<int64_t>(kGiB / 1024);
+    choose_slim_regions(l, lim, big, plan);
+    CHECK(plan.n == 0);
+    CHECK(plan.verdict == forkguard::Verdict::ok);
+  }
+  SECTION("the reservation is enough: the smaller never-written mapping stays") {
+    choose_slim_regions(l, lim, mode2(static_cast<int64_t>(4 * kGiB / 1024)), plan);
+    REQUIRE(plan.n == 1);
+    CHECK(plan.regions[0].start == 0x100000000000);
+    CHECK(plan.verdict == forkguard::Verdict::ok);
+  }
+  SECTION("modes 0 and 1: every never-written mapping goes, the zeros are writable") {
+    for (const forkguard::CommitInputs& in : {mode0(), [] {
+           forkguard::CommitInputs one;
+           one.overcommit_mode = 1;
+           return one;
+         }()}) {
+      choose_slim_regions(l, lim, in, plan);
+      CHECK(plan.n == 2);
+      CHECK(plan.excluded_written_kb == 0);
+    }
+  }
+}
+
 TEST_CASE("slim plan: written memory goes only while the rule still refuses, largest first") {
   forkguard::SlimLayout l;
   forkguard::SlimMapping& reservation = add_mapping(l, 0x100000000000, 64 * kGiB);
