@@ -13,6 +13,8 @@ else
   packages+=(clang-14 libclang-rt-14-dev llvm-14)
   # scripts/transparency.sh: the programs whose own tests run under the library.
   packages+=(python3.11 libpython3.11-testsuite dash make findutils coreutils)
+  # tests/interp: Perl 5.36 with its core modules (Digest::SHA), beside python3.11 above.
+  packages+=(perl)
 fi
 packages+=("$@")
 missing=()

@@ -13,6 +13,7 @@
 
 #include "forkguard/diag.hpp"
 #include "forkguard/fixed_writer.hpp"
+#include "forkguard/slim_child.hpp"
 
 namespace forkguard::real {
 
@@ -77,4 +78,7 @@ void resolve_for_children() {
 // earlier call init() themselves. Every exec'd child loads this library, so the constructor only
 // reads the settings (a bad value is reported at start); real functions are looked up on first
 // use, those a child may need by the first fork.
-__attribute__((constructor)) static void forkguard_constructor() { forkguard::real::init(); }
+__attribute__((constructor)) static void forkguard_constructor() {
+  forkguard::slim_register_atfork();  // first: its child handler runs before those registered later
+  forkguard::real::init();
+}

@@ -24,6 +24,7 @@
 #include "forkguard/shell_spawn.hpp"
 #include "forkguard/sink.hpp"
 #include "forkguard/site_profile.hpp"
+#include "forkguard/slim_child.hpp"
 #include "forkguard/slim_fork.hpp"
 #include "forkguard/stack.hpp"
 #include "forkguard/vfork_substitute.hpp"
@@ -318,10 +319,10 @@ constexpr uint64_t sig_bit(int sig) { return uint64_t{1} << (sig - 1); }
 constexpr uint64_t kFaultSignals =
     sig_bit(SIGSEGV) | sig_bit(SIGBUS) | sig_bit(SIGILL) | sig_bit(SIGFPE) | sig_bit(SIGTRAP) | sig_bit(SIGSYS);
 
-pid_t slim_fork_unsignalled(ForkFn real, const SlimPlan& plan, const char* site) {
+pid_t slim_fork_unsignalled(ForkFn real, const SlimPlan& plan, const char* site, int overcommit_mode) {
   uint64_t others = ~kFaultSignals, old = 0;
   const bool blocked = syscall(SYS_rt_sigprocmask, SIG_BLOCK, &others, &old, sizeof others) == 0;
-  const pid_t pid = slim_fork(real, plan, site);
+  const pid_t pid = slim_fork(real, plan, site, overcommit_mode);
   const int err = errno;
   if (blocked) syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof old);
   errno = err;
@@ -330,32 +331,43 @@ pid_t slim_fork_unsignalled(ForkFn real, const SlimPlan& plan, const char* site)
 
 /// Tries a slim fork. Returns true when one was made (pid in `pid`); otherwise sets a reason.
 bool try_slim_fork(Call& c, ForkFn real, pid_t& pid) {
+  slim_register_atfork();  // (normally done by the constructor; a wrapper may run before it)
   SlimLimits limits;
   limits.min_kb = g_cfg.slim_min_kb;
   int on_stack = 0;
   limits.keep_address = reinterpret_cast<uintptr_t>(&on_stack);
   limits.tls_address = reinterpret_cast<uintptr_t>(__builtin_thread_pointer());
+  limits.main_tp = slim_main_thread_pointer();
+  // Besides the static TLS, ld.so's own small allocations made around it (the dtv, its chunks).
+  limits.tls_keep_below = slim_static_tls_bytes() + (1 << 20);
+  // Planned and made in one turn: no other slim fork's DONTFORK marks split mappings meanwhile,
+  // and no page is checked never-written long before the fork.
+  OwnerLockGuard turn(fork_turn_lock());
   SlimPlan plan;
   bool reused = false;
-  if (plan_slim_fork_cached(limits, plan, reused) != 0) {
+  if (plan_slim_fork_cached(limits, c.pic.inputs, plan, reused) != 0) {
     c.rec.reason = "slim fork impossible: /proc/self/smaps unreadable";
     return false;
   }
+  if (plan.verdict == Verdict::refuse && g_cfg.trigger != Trigger::always) {
+    c.rec.reason = plan.n == 0 ? "even a slim fork would be refused: nothing of FORKGUARD_SLIM_MIN or more may be left out"
+                               : "even a slim fork would be refused";
+    return false;
+  }
   if (plan.n == 0) {
-    c.rec.reason = "slim fork found no private mapping of FORKGUARD_SLIM_MIN or more to exclude";
+    c.rec.reason = plan.verdict == Verdict::ok && c.pic.inputs.overcommit_mode == 2
+                       ? "a full fork fits: strict overcommit leaves never-written memory in the child unless needed"
+                       : "slim fork found nothing never written of FORKGUARD_SLIM_MIN or more to leave out";
     return false;
   }
-  CommitInputs slim = c.pic.inputs;
-  slim.charge_kb = plan.remaining_charge_kb;
-  slim.largest_vma_kb = plan.remaining_largest_kb;
-  if (predict_fork(slim).verdict == Verdict::refuse && g_cfg.trigger != Trigger::always) {
-    c.rec.reason = "even a slim fork would be refused";
-    return false;
-  }
-  pid = slim_fork_unsignalled(real, plan, c.site);
+  pid = slim_fork_unsignalled(real, plan, c.site, c.pic.inputs.overcommit_mode);
   c.rec.action = Action::slim_fork;
   c.rec.reason = c.pic.verdict.verdict == Verdict::refuse ? "kernel predicted to refuse a full fork"
                                                           : "FORKGUARD_TRIGGER=always";
+  c.rec.excluded_kb = plan.excluded_kb;
+  c.rec.excluded_written_kb = plan.excluded_written_kb;
+  c.rec.excluded_mappings = plan.mappings;
+  c.rec.excluded_written_rule = plan.written_rule;
   return true;
 }
 
@@ -832,6 +844,14 @@ void engine_vfork_leave(VforkSlot* slot, pid_t result) {
   // overwrite this Call (the stub has already copied the slot's return address and r12 aside).
   t_vfork_depth = depth;
   errno = after;  // as glibc leaves it: the child shares errno, and the caller may look at it
+}
+
+void engine_write_record(Record& r) {
+  if (!g_ready.load(std::memory_order_acquire)) return;
+  if (r.exe == nullptr || r.exe[0] == '\0') r.exe = exe_path();
+  char line[PIPE_BUF];
+  const size_t n = g_cfg.format == Format::json ? format_json(r, line, sizeof line) : format_text(r, line, sizeof line);
+  if (n > 0) g_sink.write_record(line, n);
 }
 
 }  // namespace forkguard

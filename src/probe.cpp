@@ -325,7 +325,11 @@ void SmapsParser::line(std::string_view l) {
   if (have_cur_ && parse_vmflags_line(l, cur_)) {
     emit();
     have_cur_ = false;
+    return;
   }
+  // The slim fork tells never-written mappings by these two (slim_plan.cpp).
+  if (have_cur_ && l.substr(0, 4) == "Rss:") cur_.rss_kb = parse_kb_field(Cursor{l.substr(4)});
+  if (have_cur_ && l.substr(0, 5) == "Swap:") cur_.swap_kb = parse_kb_field(Cursor{l.substr(5)});
 }
 
 void SmapsParser::emit() {

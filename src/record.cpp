@@ -21,6 +21,7 @@ const char* call_name(CallKind k) {
     case CallKind::posix_spawn: return "posix_spawn";
     case CallKind::posix_spawnp: return "posix_spawnp";
     case CallKind::daemon: return "daemon";
+    case CallKind::fault: return "fault";
   }
   return "unknown";
 }
@@ -216,6 +217,12 @@ size_t format_json(const Record& r, char* buf, size_t cap, int* modules_written)
   if (r.learned_by != nullptr) {
     str(w, "learned_by", r.learned_by);
     num_or_null(w, "learned_children", r.learned_children, true);
+  }
+  if (r.excluded_kb >= 0) {  // a slim fork: what it left out of the child
+    num_or_null(w, "excluded_kb", r.excluded_kb, true);
+    num_or_null(w, "excluded_written_kb", r.excluded_written_kb, true);
+    num_or_null(w, "excluded_mappings", r.excluded_mappings, true);
+    if (r.excluded_written_rule != nullptr) str(w, "excluded_written_rule", r.excluded_written_rule);
   }
   num_or_null(w, "result", r.result, true);
   if (r.child_pid > 0) num_or_null(w, "child_pid", r.child_pid, true);
@@ -470,6 +477,22 @@ size_t format_text(const Record& r, char* buf, size_t cap) {
     w.put("): no stack");
   }
   if (r.advice != nullptr) advice_text(w, *r.advice, r.overcommit_mode);
+  if (r.excluded_kb >= 0) {
+    w.put("; excluded ");
+    human_kb(w, r.excluded_kb);
+    w.put(" in ");
+    w.put_int(r.excluded_mappings);
+    w.put(r.excluded_mappings == 1 ? " mapping" : " mappings");
+    if (r.excluded_written_kb > 0) {
+      w.put(", of which written ");
+      human_kb(w, r.excluded_written_kb);
+      if (r.excluded_written_rule != nullptr) {
+        w.put(" (");
+        w.put(r.excluded_written_rule);
+        w.put(')');
+      }
+    }
+  }
   if (r.notice != nullptr && r.notice[0] != '\0') {
     w.put("; notice: ");
     w.put(r.notice);

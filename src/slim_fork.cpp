@@ -1,5 +1,6 @@
 /// @file slim_fork.cpp
-/// @brief Slim fork: exclude large private mappings with MADV_DONTFORK for the length of a fork.
+/// @brief Slim fork: the cached layout, the check of never-written regions, and the window in
+/// which the plan's regions are marked MADV_DONTFORK.
 #include "forkguard/slim_fork.hpp"
 
 #include <fcntl.h>
@@ -10,27 +11,50 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 
-#include "forkguard/fixed_writer.hpp"
+#include "forkguard/never_written.hpp"
+#include "forkguard/owned_fd.hpp"
 #include "forkguard/owner_lock.hpp"
+#include "forkguard/slim_child.hpp"
 
 namespace forkguard {
 
 namespace {
 
-constexpr uintptr_t kGlibcHeapMax = 64ull << 20;  // glibc's non-main arenas: 64 MiB-aligned heaps
-// Kept at the top of every excluded mapping: a thread stack's struct pthread (2.3 KiB in glibc
-// 2.36, at the very top, aligned to the static TLS alignment) with room to spare.
-constexpr uintptr_t kKeepTop = 16 * 1024;
+// ---- /proc/self/pagemap, kept open: every slim fork reads it, and so does its child ----
 
-bool is_anonymous(const Vma& v) { return v.path.empty(); }
+struct OwnPagemap {
+  int fd = -1;
+  pid_t owner = 0;
+  FdIdentity id;
+};
+OwnPagemap g_pagemap;  // used under the fork turn only
 
-// The mappings whose change could change the plan: every private writable one of at least
-// min_kb, chosen or not. A reused plan is checked against them (PROCMAP_QUERY).
+// This process's pagemap at a high close-on-exec number, checked before each use. A fork child
+// inherits the parent's (which reads the parent's pages): it opens its own.
+int self_pagemap() {
+  const pid_t me = getpid();
+  OwnPagemap& p = g_pagemap;
+  const bool ours = p.fd >= 0 && check_owned(p.fd, p.id) == FdState::ours;
+  if (ours && p.owner == me) return p.fd;
+  const int saved = errno;
+  if (ours) close(p.fd);  // the parent's, inherited by this fork child
+  p.fd = -1;
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) fd = adopt_high(fd, p.id);
+  errno = saved;
+  if (fd < 0) return -1;
+  p.fd = fd;
+  p.owner = me;
+  return fd;
+}
+
+// ---- the layout cache ----
+
+// The mappings whose change could change the layout: every private writable one of at least
+// min_kb, chosen or not. A reused layout is checked against them (PROCMAP_QUERY).
 struct Watched {
   uintptr_t start, end;
   bool named;  // named: a file, [heap], [stack] or another name; otherwise plain anonymous
@@ -42,190 +66,25 @@ struct WatchList {
   bool overflow = false;
 };
 
-struct PlanCtx {
-  const SlimLimits* limits;
-  SlimPlan* plan;
-  WatchList* watch;         // may be null
-  uint64_t prev_end = 0;    // the previous mapping's end, and whether it was a ---p guard
-  bool prev_guard = false;
+struct LayoutCache {
+  bool valid = false;
+  bool by_query = false;  // checked with PROCMAP_QUERY + statm, else by the maps text's hash
+  uint64_t maps_hash = 0;
+  int64_t vm_pages = 0, data_pages = 0;  // statm size and data when the layout was made
+  int64_t min_kb = 0;
+  SlimLayout layout;
+  WatchList watched;
 };
+LayoutCache g_cache;  // under the fork turn
 
-void watch(const Vma& v, PlanCtx& c) {
-  if (c.watch == nullptr || !v.is_private || !v.writable || static_cast<int64_t>(v.size_kb()) < c.limits->min_kb) return;
-  WatchList& w = *c.watch;
+void watch_vma(const Vma& v, WatchList& w, int64_t min_kb) {
+  if (!v.is_private || !v.writable || static_cast<int64_t>(v.size_kb()) < min_kb) return;
   if (w.n == WatchList::kMax) {
     w.overflow = true;
     return;
   }
   w.v[w.n++] = Watched{static_cast<uintptr_t>(v.start), static_cast<uintptr_t>(v.end), !v.path.empty()};
 }
-
-void keep_charged(SlimPlan& plan, int64_t kb) {
-  plan.remaining_charge_kb += kb;
-  if (kb > plan.remaining_largest_kb) plan.remaining_largest_kb = kb;
-}
-
-void exclude(SlimPlan& plan, uintptr_t start, uintptr_t end) {
-  plan.regions[plan.n++] = SlimRegion{start, end};
-  plan.excluded_kb += static_cast<int64_t>((end - start) / 1024);
-}
-
-// In a mapping that holds the TCB, excludes only runs of at least min_kb of pages that were
-// never touched (not resident): the TCB and whatever ld.so keeps beside it stay in the child.
-void exclude_untouched_runs(const Vma& v, const SlimLimits& limits, SlimPlan& plan) {
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t min_bytes = static_cast<uintptr_t>(limits.min_kb) * 1024;
-  unsigned char vec[4096];
-  uintptr_t run_start = 0, kept_from = v.start;
-  bool in_run = false;
-  auto close_run = [&](uintptr_t at) {
-    if (in_run && at - run_start >= min_bytes && plan.n < SlimPlan::kMax) {
-      keep_charged(plan, static_cast<int64_t>((run_start - kept_from) / 1024));
-      exclude(plan, run_start, at);
-      kept_from = at;
-    }
-    in_run = false;
-  };
-  for (uintptr_t chunk = v.start; chunk < v.end;) {
-    const uintptr_t len = std::min<uintptr_t>(v.end - chunk, sizeof vec * page);
-    if (mincore(reinterpret_cast<void*>(chunk), len, vec) != 0) {
-      close_run(chunk);
-      break;  // unknown residency from here on: keep the rest
-    }
-    for (uintptr_t i = 0; i < len / page; ++i) {
-      const uintptr_t addr = chunk + i * page;
-      const bool untouched = (vec[i] & 1) == 0 && !(limits.tls_address >= addr && limits.tls_address < addr + page);
-      if (untouched && !in_run) {
-        run_start = addr;
-        in_run = true;
-      } else if (!untouched) {
-        close_run(addr);
-      }
-    }
-    chunk += len;
-  }
-  close_run(v.end);
-  keep_charged(plan, static_cast<int64_t>((v.end - kept_from) / 1024));
-}
-
-void add_candidate(const Vma& v, void* ctx) {
-  auto* c = static_cast<PlanCtx*>(ctx);
-  SlimPlan& plan = *c->plan;
-  watch(v, *c);
-  // Directly above a ---p guard: maybe a thread stack, whose descriptor glibc's fork child writes.
-  // The kernel may have merged it with a (short-lived) neighbour above, so its top is not the
-  // mapping's: only never-touched runs are excluded there.
-  const bool after_guard = c->prev_guard && c->prev_end == v.start;
-  c->prev_guard = !v.readable && !v.writable && !v.executable && v.is_private;
-  c->prev_end = v.end;
-  if (!slim_candidate(v, *c->limits) || plan.n >= SlimPlan::kMax) {
-    if (v.charged_by_fork()) keep_charged(plan, static_cast<int64_t>(v.size_kb()));  // what the slim fork costs
-    return;
-  }
-  if (c->limits->tls_address >= v.start && c->limits->tls_address < v.end) {
-    plan.split_tcb_mapping = true;
-    exclude_untouched_runs(v, *c->limits, plan);
-    return;
-  }
-  if (after_guard) {
-    exclude_untouched_runs(v, *c->limits, plan);
-    return;
-  }
-  // The top stays in the child: when the mapping is a thread's stack, glibc keeps the thread's
-  // struct pthread there, and the child of fork() writes every other thread's (reclaim_stacks).
-  if (v.end - v.start <= 2 * kKeepTop) {  // FORKGUARD_SLIM_MIN below 32k: too small to split
-    keep_charged(plan, static_cast<int64_t>(v.size_kb()));
-    return;
-  }
-  const uintptr_t end = static_cast<uintptr_t>(v.end) - kKeepTop;
-  keep_charged(plan, static_cast<int64_t>(kKeepTop / 1024));
-  exclude(plan, static_cast<uintptr_t>(v.start), end);
-}
-
-void smaps_chunk(const char* data, size_t len, void* ctx) { static_cast<SmapsParser*>(ctx)->feed(data, len); }
-
-// The child's copy of the plan, read by its SIGSEGV handler (static: the handler may not allocate).
-SlimPlan g_child_plan;
-char g_child_site[128];
-
-void on_child_segv(int sig, siginfo_t* info, void*) {
-  const auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
-  for (int i = 0; i < g_child_plan.n; ++i) {
-    const SlimRegion& r = g_child_plan.regions[i];
-    if (addr < r.start || addr >= r.end) continue;
-    char msg[512];
-    FixedWriter w(msg, sizeof msg);
-    w.put("forkguard: child ");
-    w.put_int(getpid());
-    w.put(" of the slim fork at ");
-    w.put(g_child_site);
-    w.put(" touched 0x");
-    w.put_hex(addr);
-    w.put(" in a region the fork excluded [0x");
-    w.put_hex(r.start);
-    w.put("-0x");
-    w.put_hex(r.end);
-    w.put(") of ");
-    w.put_int(static_cast<int64_t>((r.end - r.start) >> 20));
-    w.put(" MiB; raise FORKGUARD_SLIM_MIN or run this site in observe mode\n");
-    ssize_t ignored = write(STDERR_FILENO, msg, w.size());
-    (void)ignored;
-    break;
-  }
-  signal(sig, SIG_DFL);  // returning re-runs the access, which now ends the child as before
-}
-
-}  // namespace
-
-std::atomic<pid_t>& fork_turn_lock() {
-  static std::atomic<pid_t> word{0};
-  return word;
-}
-
-bool slim_candidate(const Vma& v, const SlimLimits& limits) {
-  if (!v.have_flags || !v.charged_by_fork() || !v.is_private || !v.writable) return false;
-  if (static_cast<int64_t>(v.size_kb()) < limits.min_kb) return false;
-  if (!is_anonymous(v)) return false;  // [heap], [stack], files: the child may well need them
-  if (limits.keep_address >= v.start && limits.keep_address < v.end) return false;
-  // A glibc arena heap (64 MiB-aligned, at most 64 MiB): the child's malloc may live there.
-  if (v.start % kGlibcHeapMax == 0 && v.end - v.start <= kGlibcHeapMax) return false;
-  return true;
-}
-
-namespace {
-
-int plan_watching(const char* smaps_path, const SlimLimits& limits, SlimPlan& plan, WatchList* watch) {
-  plan = SlimPlan{};
-  PlanCtx ctx{&limits, &plan, watch};
-  SmapsParser parser(add_candidate, &ctx);
-  if (stream_file(smaps_path, smaps_chunk, &parser) != 0) return -1;
-  parser.finish();
-  return 0;
-}
-
-}  // namespace
-
-int plan_slim_fork(const char* smaps_path, const SlimLimits& limits, SlimPlan& plan) {
-  return plan_watching(smaps_path, limits, plan, nullptr);
-}
-
-namespace {
-
-// The last plan, reused while the layout is unchanged: walking smaps costs the kernel a
-// page-table walk of the whole process (9-18 ms at 1 GiB resident, 26-49 ms at 4 GiB). A plan
-// that split the TCB's mapping by residency is never reused.
-struct PlanCache {
-  bool valid = false;
-  bool by_query = false;  // checked with PROCMAP_QUERY + statm, else by the maps text's hash
-  uint64_t maps_hash = 0;
-  int64_t vm_pages = 0, data_pages = 0;  // statm size and data when the plan was made
-  int64_t min_kb = 0;
-  pid_t tid = 0;
-  SlimPlan plan;
-  WatchList watched;
-};
-PlanCache g_plan_cache;
-std::atomic<pid_t> g_plan_lock{0};
 
 void hash_chunk(const char* data, size_t len, void* ctx) {
   auto* h = static_cast<uint64_t*>(ctx);
@@ -279,10 +138,8 @@ bool statm_now(int64_t& vm_pages, int64_t& data_pages) {
 }
 
 // Whether every watched mapping is still there with the same extent, permissions and kind. With
-// statm's totals unchanged too, a fresh plan would choose the same regions: a new candidate moves
-// both totals, and a watched mapping that went away to make up for it is seen here. Left unseen:
-// a new candidate that exactly makes up for several removed private writable mappings each
-// smaller than FORKGUARD_SLIM_MIN (it stays in the child: a heavier fork, never a missing page).
+// statm's totals unchanged too, a fresh layout would list the same mappings: a new candidate
+// moves both totals, and a watched mapping that went away to make up for it is seen here.
 bool watched_unchanged(const WatchList& w) {
   if (w.n == 0) return true;  // nothing large enough to matter: statm alone decides
   const int saved = errno;  // a failed query (ENOENT: the expected answer to a change) sets it
@@ -308,58 +165,123 @@ bool watched_unchanged(const WatchList& w) {
   return same;
 }
 
-// Fills the cache from a fresh plan. Caller holds g_plan_lock.
-int replan(PlanCache& c, const SlimLimits& limits, SlimPlan& plan, pid_t tid) {
+int build_layout(LayoutCache& c, const SlimLimits& limits, int pagemap) {
   c.watched.n = 0;
   c.watched.overflow = false;
-  const int rc = plan_watching("/proc/self/smaps", limits, plan, &c.watched);
-  c.valid = rc == 0 && !plan.split_tcb_mapping;
+  const int rc = build_slim_layout(
+      "/proc/self/smaps", pagemap, limits, c.layout,
+      [](const Vma& v, void* ctx) {
+        auto* c = static_cast<LayoutCache*>(ctx);
+        watch_vma(v, c->watched, c->min_kb);
+      },
+      &c);
+  if (rc == 0) add_loaded_bss(c.layout);
+  c.valid = rc == 0;
   c.min_kb = limits.min_kb;
-  c.tid = tid;
-  c.plan = plan;
   return rc;
+}
+
+// Whether the cached layout still describes the process (and refreshes its validity keys).
+bool layout_current(LayoutCache& c, const SlimLimits& limits, int pagemap, bool& reused) {
+  reused = false;
+  const bool same_limits = c.valid && c.min_kb == limits.min_kb;
+  int64_t vm = 0, data = 0;
+  if (query_supported() && statm_now(vm, data)) {
+    // Taken before a rebuild's smaps walk: a change during the walk only costs another rebuild.
+    if (same_limits && c.by_query && !c.watched.overflow && c.vm_pages == vm && c.data_pages == data &&
+        watched_unchanged(c.watched)) {
+      reused = true;
+      return true;
+    }
+    c.min_kb = limits.min_kb;
+    if (build_layout(c, limits, pagemap) != 0) return false;
+    c.by_query = true;
+    c.vm_pages = vm;
+    c.data_pages = data;
+    return true;
+  }
+  // Linux before 6.11: the whole maps text, hashed.
+  uint64_t hash = 0xcbf29ce484222325ull;
+  if (stream_file("/proc/self/maps", hash_chunk, &hash) != 0) hash = 0;
+  if (same_limits && !c.by_query && hash != 0 && c.maps_hash == hash) {
+    reused = true;
+    return true;
+  }
+  c.min_kb = limits.min_kb;
+  if (build_layout(c, limits, pagemap) != 0) return false;
+  c.by_query = false;
+  c.maps_hash = hash;
+  c.valid = hash != 0;
+  return true;
+}
+
+// Drops from the layout every never-written run or mapping that holds `written` pages now.
+void forget_written(SlimLayout& layout, const SlimRegion& region) {
+  for (int i = 0; i < layout.nmaps; ++i) {
+    SlimMapping& m = layout.maps[i];
+    if (m.never_written && region.start == m.start && region.end == m.end) m.never_written = false;
+  }
+  for (int r = 0; r < layout.nruns; ++r) {
+    if (layout.runs[r].start == region.start && layout.runs[r].end == region.end) layout.runs[r].end = region.start;
+  }
 }
 
 }  // namespace
 
-void slim_plan_check_by_maps_hash(bool on) { g_query_state.store(on ? 2 : 0, std::memory_order_relaxed); }
-
-int plan_slim_fork_cached(const SlimLimits& limits, SlimPlan& plan, bool& reused) {
-  reused = false;
-  const auto tid = static_cast<pid_t>(syscall(SYS_gettid));
-  OwnerLockGuard guard(g_plan_lock);
-  PlanCache& c = g_plan_cache;
-  const bool same_caller = c.valid && c.min_kb == limits.min_kb && c.tid == tid;
-  int64_t vm = 0, data = 0;
-  if (query_supported() && statm_now(vm, data)) {
-    // Taken before a replan's smaps walk: a change during the walk only costs another replan.
-    if (same_caller && c.by_query && !c.watched.overflow && c.vm_pages == vm && c.data_pages == data &&
-        watched_unchanged(c.watched)) {
-      plan = c.plan;
-      reused = true;
-      return 0;
-    }
-    const int rc = replan(c, limits, plan, tid);
-    c.by_query = true;
-    c.vm_pages = vm;
-    c.data_pages = data;
-    return rc;
-  }
-  // Linux before 6.11: the whole maps text, hashed.
-  uint64_t hash = 0xcbf29ce484222325ull;
-  if (stream_file("/proc/self/maps", hash_chunk, &hash) != 0) return plan_slim_fork("/proc/self/smaps", limits, plan);
-  if (same_caller && !c.by_query && c.maps_hash == hash) {
-    plan = c.plan;
-    reused = true;
-    return 0;
-  }
-  const int rc = replan(c, limits, plan, tid);
-  c.by_query = false;
-  c.maps_hash = hash;
-  return rc;
+std::atomic<pid_t>& fork_turn_lock() {
+  static std::atomic<pid_t> word{0};
+  return word;
 }
 
-pid_t slim_fork(pid_t (*real_fork)(), const SlimPlan& plan, const char* site) {
+void slim_plan_check_by_maps_hash(bool on) { g_query_state.store(on ? 2 : 0, std::memory_order_relaxed); }
+
+int plan_slim_fork(const char* smaps_path, const SlimLimits& limits, const CommitInputs& rule, SlimPlan& plan) {
+  static SlimLayout layout;  // 20 KiB: not on the caller's stack (tests, the CLI)
+  const int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  const int rc = build_slim_layout(smaps_path, pagemap, limits, layout, nullptr, nullptr);
+  if (pagemap >= 0) close(pagemap);
+  if (rc == 0 && smaps_path != nullptr && std::string_view(smaps_path) == "/proc/self/smaps") add_loaded_bss(layout);
+  if (rc != 0) return -1;
+  choose_slim_regions(layout, limits, rule, plan);
+  return 0;
+}
+
+int plan_slim_fork_cached(const SlimLimits& limits, const CommitInputs& rule, SlimPlan& plan, bool& reused) {
+  LayoutCache& c = g_cache;
+  const int pagemap = self_pagemap();
+  if (!layout_current(c, limits, pagemap, reused)) {
+    c.valid = false;
+    return -1;
+  }
+  // Every never-written region chosen is checked now: the layout may be older than the last
+  // write. A region written since means a fresh layout; one written even then is left in.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    choose_slim_regions(c.layout, limits, rule, plan);
+    bool clean = true;
+    for (int i = 0; i < plan.n; ++i) {
+      const SlimRegion& r = plan.regions[i];
+      if (r.written || never_written(pagemap, r.start, r.end) == 1) continue;
+      clean = false;
+      if (attempt > 0) forget_written(c.layout, r);
+    }
+    if (clean) {
+      split_never_written(plan, pagemap);
+      return 0;
+    }
+    if (attempt == 0) {
+      reused = false;
+      if (build_layout(c, limits, pagemap) != 0) {
+        c.valid = false;
+        return -1;
+      }
+    }
+  }
+  c.valid = false;  // written under our feet again and again: the next fork starts afresh
+  plan = SlimPlan{};
+  return 0;
+}
+
+pid_t slim_fork(pid_t (*real_fork)(), const SlimPlan& plan, const char* site, int overcommit_mode) {
   // Another thread's fork inside the window would lose the regions too: forks take turns.
   OwnerLockGuard turn(fork_turn_lock());
   int marked = 0;
@@ -367,9 +289,12 @@ pid_t slim_fork(pid_t (*real_fork)(), const SlimPlan& plan, const char* site) {
     const SlimRegion& r = plan.regions[marked];
     if (madvise(reinterpret_cast<void*>(r.start), r.end - r.start, MADV_DONTFORK) != 0) break;
   }
-  g_child_plan = plan;
-  g_child_plan.n = marked;
-  copy_cstr(g_child_site, sizeof g_child_site, site);
+  SlimPlan armed = plan;
+  armed.n = marked;
+  SlimChildState& state = slim_child_state();
+  // The child reads the parent's page tables through this descriptor (slim_child.cpp): pages
+  // another thread writes between the check and the fork get no zeros in the child.
+  slim_child_arm(armed, overcommit_mode, self_pagemap(), reinterpret_cast<uintptr_t>(&state), site);
   // The child's sigaction() would otherwise be bound lazily (ld.so's _dl_fixup) in every child,
   // about ten page faults on the child's way to exec: bind it here, in the parent, once.
   static std::atomic<bool> sigaction_bound{false};
@@ -382,18 +307,11 @@ pid_t slim_fork(pid_t (*real_fork)(), const SlimPlan& plan, const char* site) {
   const pid_t pid = real_fork();
   const int err = errno;
   if (pid == 0) {
-    struct sigaction old {};
-    // Only where the program has no SIGSEGV handler of its own: never replace the program's.
-    if (sigaction(SIGSEGV, nullptr, &old) == 0 && old.sa_handler == SIG_DFL && (old.sa_flags & SA_SIGINFO) == 0) {
-      struct sigaction sa {};
-      sa.sa_sigaction = on_child_segv;
-      sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
-      sigemptyset(&sa.sa_mask);
-      sigaction(SIGSEGV, &sa, nullptr);
-    }
+    if (__atomic_load_n(&state.armed, __ATOMIC_ACQUIRE)) slim_child_after_fork();  // no atfork handlers ran (_Fork)
     errno = err;
     return 0;
   }
+  slim_child_disarm();
   // Parent: exactly the regions marked above, none of the program's own DONTFORK ones.
   for (int i = 0; i < marked; ++i) {
     const SlimRegion& r = plan.regions[i];

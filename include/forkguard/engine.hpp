@@ -63,5 +63,10 @@ VforkSlot* engine_vfork_enter(uintptr_t return_address, ForkFn real);
 /// Called by the stub in the parent after the real vfork returned; writes the record.
 void engine_vfork_leave(VforkSlot* slot, pid_t result);
 
+/// Writes a record the library makes of its own accord (a slim fork's child dying of a fault,
+/// slim_fault.hpp) where records go, in the configured format; fills `exe`. Async-signal-safe
+/// (one write(2), or one datagram), also in a fork child.
+void engine_write_record(Record& r);
+
 
 }  // namespace forkguard

@@ -67,6 +67,8 @@ struct Vma {
   bool accountable = false; ///< VmFlags has "ac"
   bool dontcopy = false;    ///< VmFlags has "dc"
   bool noreserve = false;   ///< VmFlags has "nr"
+  int64_t rss_kb = -1;      ///< smaps "Rss:" (-1: not seen)
+  int64_t swap_kb = -1;     ///< smaps "Swap:" (-1: not seen)
   uint64_t size_kb() const { return (end - start) / 1024; }
   /// Charged by fork(): accountable and not MADV_DONTFORK (kernel/fork.c dup_mmap).
   bool charged_by_fork() const { return accountable && !dontcopy; }

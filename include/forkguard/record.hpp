@@ -11,7 +11,9 @@
 
 namespace forkguard {
 
-enum class CallKind { fork, vfork, _Fork, system, popen, pclose, posix_spawn, posix_spawnp, daemon };
+/// `fault`: not a call but a slim fork's child dying of a fault in memory the fork left out
+/// (slim_fault.hpp): its own record, written by its SIGSEGV handler.
+enum class CallKind { fork, vfork, _Fork, system, popen, pclose, posix_spawn, posix_spawnp, daemon, fault };
 const char* call_name(CallKind k);
 
 enum class Action { passthrough, posix_spawn, slim_fork, vfork, refused };
@@ -82,6 +84,12 @@ struct Record {
   uintptr_t site_offset = 0;
   Frame frames[kMaxFrames];
   int nframes = 0;
+  /// A slim fork: what it left out of the child (-1: not a slim fork), of which written memory
+  /// (the child has nothing there), how many mappings lost memory, and the commit rule that
+  /// required written memory to go (nullptr: none did).
+  int64_t excluded_kb = -1, excluded_written_kb = -1;
+  int excluded_mappings = -1;
+  const char* excluded_written_rule = nullptr;
   bool known_headroom() const { return commit_limit_kb >= 0 && committed_as_kb >= 0; }
 };
 

@@ -16,7 +16,8 @@
  * posix_spawn[p] exec the checker with the parent's own inheritable descriptors as expectations.
  *
  * Usage: fg_helper_fd_table CHECKER WORKDIR BIG_MIB
- * BIG_MIB: a private mapping of that many MiB, touched (what a slim fork leaves out of its child),
+ * BIG_MIB: a private mapping of that many MiB, its first quarter written (the never-written rest is
+ * what a slim fork leaves out of its child, which gets zeros there; written memory stays),
  * fenced by a read-only page on each side so that no neighbour merges into it (a library's .bss
  * mapped right below it would be left out of a slim child too: the slim fork's concern, not this
  * test's). Not PROT_NONE: the slim fork takes a mapping above a ---p guard for a thread stack.
@@ -394,7 +395,7 @@ int main(int argc, char** argv) {
     const size_t page = (size_t)sysconf(_SC_PAGESIZE);
     char* m = mmap(NULL, big + 2 * page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     need(m != MAP_FAILED && mprotect(m + page, big, PROT_READ | PROT_WRITE) == 0, "the large private mapping");
-    memset(m + page, 1, big); /* touched: a slim fork has something to leave out */
+    memset(m + page, 1, big / 4); /* the never-written rest: what a slim fork leaves out */
   }
   /* The library's state exists before the program reuses its numbers: its log is open, its
    * unwinder loaded, its validation pipe made. */

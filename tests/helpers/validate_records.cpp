@@ -482,6 +482,21 @@ bool check_record(const std::string& where, const json& r) {
     violation(where, "\"notice\" is not a non-empty string: " + r["notice"].dump());
   if (r.contains("advice")) check_advice(where, r["advice"]);
   if (r.contains("modules")) check_modules(where, r["modules"]);
+  // A slim fork says what it left out of the child; a slim fork's child that faulted there
+  // writes a "fault" record of its own (the signal as result, the region and advice in notice).
+  if (r.contains("excluded_kb") || ac == "slim_fork") {
+    for (const char* k : {"excluded_kb", "excluded_written_kb", "excluded_mappings"}) {
+      if (call == "fault") break;
+      if (!is_int(r[k]) || r[k].get<long long>() < 0) violation(where, std::string("\"") + k + "\" is not an integer >= 0");
+    }
+    if (r.contains("excluded_written_rule") != (is_int(r["excluded_written_kb"]) && r["excluded_written_kb"] > 0))
+      violation(where, "\"excluded_written_rule\" present without written memory excluded, or missing with it");
+  }
+  if (call == "fault") {
+    if (ac != "slim_fork" || r["verdict"] != "unknown" || !r["charge_kb"].is_null())
+      violation(where, "a fault record is not action slim_fork, verdict unknown, figures null");
+    if (!r.contains("notice") || !r["notice"].is_string()) violation(where, "a fault record has no notice");
+  }
 
   const json& site = r["site"];
   if (!site.is_string() || !std::regex_match(site.get<std::string>(), kSite))
