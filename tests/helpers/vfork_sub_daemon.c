@@ -34,7 +34,8 @@ static void on_usr1(int sig) {
   g_usr1 = 1;
 }
 
-/* The descriptor table as "number=target ..." (the directory's own descriptor left out). */
+/* The descriptor table as "number=target ..." (the directory's own descriptor and the library's
+ * kept pagemap left out). */
 static void describe_fds(char* out, size_t cap) {
   DIR* d = opendir("/proc/self/fd");
   size_t used = 0;
@@ -47,6 +48,10 @@ static void describe_fds(char* out, size_t cap) {
     snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
     ssize_t n = readlink(link, target, sizeof target - 1);
     target[n > 0 ? n : 0] = '\0';
+    /* The library's own pagemap, kept open (high, close-on-exec) from its first slim fork on. */
+    char own_pagemap[64];
+    snprintf(own_pagemap, sizeof own_pagemap, "/proc/%d/pagemap", (int)getpid());
+    if (strcmp(target, own_pagemap) == 0 && atoi(e->d_name) >= 100) continue;
     int w = snprintf(out + used, cap - used, "%s=%s ", e->d_name, target);
     if (w < 0 || (size_t)w >= cap - used) break;
     used += (size_t)w;

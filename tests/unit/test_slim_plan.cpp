@@ -303,7 +303,7 @@ TEST_CASE("slim layout: a mapping the smaps walk reports again after a merge sta
   CHECK(layout.charge_kb == static_cast<int64_t>((merged - stack) / 1024));
 }
 
-TEST_CASE("slim layout: nothing resident and nothing swapped is never written; a file mapping never is") {
+TEST_CASE("slim layout: nothing resident and nothing swapped is never written, and a file mapping never is") {
   const uint64_t a = 0x7e0000000000, b = a + (1ull << 30), c = b + (1ull << 30);
   std::string text = smaps_entry(a, b, "rw-p", "rd wr mr mw me ac", 0);
   // The same, but backed by a file: its contents are the file's.
