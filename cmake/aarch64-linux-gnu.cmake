@@ -25,8 +25,15 @@ set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 
 # ctest runs the target's test executables (and Catch2's test discovery) under user-mode QEMU;
-# no binfmt registration is needed. -L: the arm64 loader and libraries of the multiarch install.
+# no binfmt registration is needed. The programs run with the multiarch loader and libc
+# (/lib/ld-linux-aarch64.so.1, libc6:arm64). Never `-L /usr/aarch64-linux-gnu` as well: that
+# loader (libc6-arm64-cross) with the multiarch libc.so.6 it then finds is a mismatched pair, and
+# the first pthread_create or fork loops forever in glibc's stack cache.
 find_program(FORKGUARD_QEMU_AARCH64 NAMES qemu-aarch64-static qemu-aarch64)
 if(FORKGUARD_QEMU_AARCH64)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${FORKGUARD_QEMU_AARCH64} -L /usr/aarch64-linux-gnu)
+  if(EXISTS /lib/ld-linux-aarch64.so.1)
+    set(CMAKE_CROSSCOMPILING_EMULATOR ${FORKGUARD_QEMU_AARCH64})
+  else()
+    set(CMAKE_CROSSCOMPILING_EMULATOR ${FORKGUARD_QEMU_AARCH64} -L /usr/aarch64-linux-gnu)
+  endif()
 endif()

@@ -68,7 +68,7 @@ TEST_CASE("slim candidates: large anonymous charged mappings only") {
   CHECK_FALSE(forkguard::slim_candidate(vma(0x7f00'0000'0000, 0x7f00'0000'0000 + (64 << 20), true, false), lim));
 }
 
-TEST_CASE("slim fork excludes the region from the child and restores it in the parent") {
+TEST_CASE("slim fork excludes the region from the child and restores it in the parent", "[slim][kernel]") {
   const size_t len = 256ull << 20;
   auto* region = static_cast<char*>(mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   REQUIRE(region != MAP_FAILED);
@@ -132,7 +132,7 @@ TEST_CASE("slim fork excludes the region from the child and restores it in the p
   munmap(region, len);
 }
 
-TEST_CASE("slim fork never clears a DONTFORK the program set itself") {
+TEST_CASE("slim fork never clears a DONTFORK the program set itself", "[slim][kernel]") {
   const size_t len = 256ull << 20;
   void* own = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   REQUIRE(own != MAP_FAILED);
@@ -150,7 +150,7 @@ TEST_CASE("slim fork never clears a DONTFORK the program set itself") {
   munmap(own, len);
 }
 
-TEST_CASE("in the mapping holding the TCB only untouched runs are excluded") {
+TEST_CASE("in the mapping holding the TCB only untouched runs are excluded", "[slim][kernel]") {
   // Stands in for the main thread's TCB page merged into a large anonymous mapping (Linux 6.1).
   const size_t len = 256ull << 20;
   auto* region = static_cast<char*>(mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
@@ -294,7 +294,7 @@ void* park(void* arg) {
 }
 }  // namespace
 
-TEST_CASE("a slim fork leaves another thread's descriptor in the child: glibc's fork child writes it") {
+TEST_CASE("a slim fork leaves another thread's descriptor in the child: glibc's fork child writes it", "[slim][kernel]") {
   // glibc keeps a thread's struct pthread at the top of its stack mapping, and the child of
   // fork() (reclaim_stacks) writes every other thread's descriptor: a thread stack of
   // FORKGUARD_SLIM_MIN or more is a candidate, but its top must stay in the child.
