@@ -64,9 +64,10 @@ int exec_through(const char* name, bool found, Call&& call) {
 
 extern "C" {
 
-// fork() itself is the assembly stub in fork_x86_64.S: a vfork substitute's child must return
-// on the caller's own stack. The stub calls this first; it does the whole call unless the
-// engine chooses the substitute, whose clone the stub then makes.
+// fork() and _Fork() themselves are assembly stubs (fork_x86_64.S, _Fork_x86_64.S): a vfork
+// substitute's child must return on the caller's own stack. Each stub calls its enter function
+// first; the engine does the whole call unless it chooses the substitute, whose clone the stub
+// then makes.
 fg::ForkEnter forkguard_fork_enter(uintptr_t return_address, uintptr_t entry_rsp) {
   auto real = fg::real::fork();
   if (!resolved(real, "fork")) return fg::ForkEnter{-1, nullptr};
@@ -75,17 +76,17 @@ fg::ForkEnter forkguard_fork_enter(uintptr_t return_address, uintptr_t entry_rsp
   return fg::engine_fork_enter(fg::CallKind::fork, return_address, entry_rsp, real);
 }
 
+fg::ForkEnter forkguard__Fork_enter(uintptr_t return_address, uintptr_t entry_rsp) {
+  auto real = fg::real::_Fork();
+  if (!resolved(real, "_Fork")) return fg::ForkEnter{-1, nullptr};
+  ensure_init();
+  fg::real::resolve_for_children();
+  return fg::engine_fork_enter(fg::CallKind::_Fork, return_address, entry_rsp, real);
+}
+
 void forkguard_vfork_sub_child(fg::VforkSubSlot* slot) { fg::engine_vfork_sub_child(slot); }
 
 pid_t forkguard_vfork_sub_leave(fg::VforkSubSlot* slot, long raw) { return fg::engine_vfork_sub_leave(slot, raw); }
-
-FG_EXPORT pid_t _Fork(void) {
-  auto real = fg::real::_Fork();
-  if (!resolved(real, "_Fork")) return -1;
-  ensure_init();
-  fg::real::resolve_for_children();
-  return fg::engine_fork(fg::CallKind::_Fork, caller(__builtin_return_address(0)), real);
-}
 
 FG_EXPORT int system(const char* command) {
   auto real = fg::real::system();

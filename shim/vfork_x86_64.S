@@ -3,8 +3,19 @@
  * the stack the child shares. A C wrapper that returned in the child would overwrite its own
  * return address for the parent (glibc's vfork keeps it in a register for the same reason).
  *
- * Both the return address and the caller's r12 live in a thread-local VforkSlot (engine.hpp):
- *   0(slot) return address, 8(slot) caller's r12, 16(slot) the real vfork.
+ * Contract (an aarch64 port keeps the shape: x19 holds the slot, x30, the return address there,
+ * goes to 0(slot) and the caller's x19 to 8(slot)):
+ *  1. forkguard_vfork_enter(return_address = rdi = *(rsp)) probes, captures the stack and returns
+ *     rax = the thread's VforkSlot (TLS, engine.hpp): 0(slot) return address, 8(slot) for the
+ *     caller's r12, 16(slot) the real vfork, 24(slot) whether a record is due.
+ *  2. The stub keeps the caller's r12 at 8(slot), holds the slot in r12, drops the return address
+ *     from the stack (the child will overwrite it) and calls the real vfork, which keeps its own
+ *     return address in a register.
+ *  3. Child (eax = 0): r12 back from 8(slot), jumps to 0(slot). No C call.
+ *  4. Parent or failure: pushes the return address and the caller's r12 back onto the stack
+ *     (the slot is given back during leave), calls forkguard_vfork_leave(slot, eax), which writes
+ *     the record and leaves errno as vfork left it, then pops r12 and returns.
+ * CFI: between 2 and 4 the return address is found at *(r12 + 0) and r12 at *(r12 + 8).
  */
 #if defined(__x86_64__)
 	.text
@@ -57,7 +68,9 @@ vfork:
 	.cfi_restore_state
 1:
 	movq	0(%r12), %rcx
+	.cfi_register 16, 2                        /* the return address is in rcx */
 	movq	8(%r12), %r12             /* the caller's r12 back */
+	.cfi_restore 12
 	jmp	*%rcx
 	.cfi_endproc
 	.size	vfork, .-vfork

@@ -332,8 +332,16 @@ bool should_learn(uintptr_t return_address) {
 thread_local VforkSubSlot t_sub_slot;
 thread_local TlsBox<Call> t_sub_call;  // constructed by try_vfork_substitute()
 
+/// One clone mitigate mode's fallback chain made, kept for the record's "attempts" (a way that
+/// was not tried is not an attempt: `reason` says why the last one was not).
+void note_attempt(Call& c, Action action, int err) {
+  Record& r = c.rec;
+  if (r.nattempts < Record::kMaxAttempts) r.attempts[r.nattempts++] = Attempt{action, err};
+}
+
 // Whether FORKGUARD_VFORK_SITES lets this site's child share our memory until it execs.
-bool vfork_site_allowed(Call& c, const char*& why) {
+// `learned` is filled when the profile is what allows it.
+bool vfork_site_allowed(Call& c, const char*& why, SiteStats& learned) {
   switch (g_cfg.vfork_sites) {
     case VforkSites::all:
       return true;
@@ -348,8 +356,7 @@ bool vfork_site_allowed(Call& c, const char*& why) {
       }
       const SiteStats stats = profile_site(g_cfg.profile_path, c.site);
       if (stats.learned()) {
-        c.rec.learned_by = stats.method;
-        c.rec.learned_children = stats.children;
+        learned = stats;
         return true;
       }
       why = stats.children == 0 ? "no substitute allowed: a slim fork cannot help and the profile has no child "
@@ -373,79 +380,120 @@ bool vfork_site_allowed(Call& c, const char*& why) {
   return false;
 }
 
-// Readies the vfork substitute; the fork stub then makes the clone. nullptr when not allowed.
-VforkSubSlot* try_vfork_substitute(Call& c, uintptr_t entry_rsp, int entry_errno, const char* because) {
-  const char* why = nullptr;
-  if (entry_rsp == 0) return nullptr;  // _Fork has no stub: nothing can run on its caller's stack
-  if (!vfork_site_allowed(c, why)) {
+// Readies the vfork substitute; the fork stub then makes the clone. nullptr (and the reason in
+// the record) when it cannot be used now.
+VforkSubSlot* try_vfork_substitute(Call& c, uintptr_t entry_rsp, int entry_errno, const char* because,
+                                   const SiteStats& learned) {
+  errno = entry_errno;  // what the caller sees again after the child has run
+  if (const char* why = vfork_sub_prepare(t_sub_slot, entry_rsp, g_cfg.vfork_timeout_s)) {
     c.rec.reason = why;
     return nullptr;
   }
   c.rec.action = Action::vfork;
   c.rec.reason = because;
+  c.rec.learned_by = learned.method;  // nullptr unless the profile allowed the site
+  c.rec.learned_children = learned.children;
   new (t_sub_call.bytes) Call(c);
-  errno = entry_errno;  // what the caller sees again after the child has run
-  if (!vfork_sub_prepare(t_sub_slot, entry_rsp, g_cfg.vfork_timeout_s)) {
-    c.rec.action = Action::passthrough;
-    c.rec.reason = "vfork substitute impossible: the thread's stack could not be saved";
-    return nullptr;
-  }
   return &t_sub_slot;
 }
 
-}  // namespace
+enum class ChainEnd {
+  declined,  ///< no substitute made a child or a clone: the caller may try a full fork
+  made,      ///< a slim fork made a child (pid, 0 in the child) or failed for good (-1, errno)
+  vfork,     ///< the fork stub makes the substitute's clone with `slot`
+};
 
-ForkEnter engine_fork_enter(CallKind kind, uintptr_t return_address, uintptr_t entry_rsp, ForkFn real) {
-  // Inside a substitute child nothing may be substituted again: it shares our memory.
-  if (pass_through() || vfork_sub_current_child() != nullptr) return ForkEnter{real(), nullptr};
+/// Mitigate mode's fallback chain for fork and _Fork: the slim fork, then the vfork substitute
+/// at an allowed site (DESIGN.md's order); at a site the profile learned spawn-like, the vfork
+/// substitute first (no charge, no planning), which declines while other threads run. A slim
+/// fork the kernel refuses (ENOMEM) goes on to the substitute; any other failure ends the chain.
+ChainEnd run_chain(Call& c, ForkFn real, uintptr_t entry_rsp, int entry_errno, const char* because, pid_t& pid,
+                   VforkSubSlot*& slot) {
+  const char* not_allowed = nullptr;
+  SiteStats learned{};
+  const bool vfork_ok = vfork_site_allowed(c, not_allowed, learned);
+  const bool vfork_first = vfork_ok && learned.method != nullptr;
+  bool made = false;
+  int made_err = 0;
+  for (int step = 0; step < 2; ++step) {
+    if ((step == 0) == vfork_first) {
+      if (!vfork_ok) {
+        c.rec.reason = not_allowed;
+        continue;
+      }
+      const char* why = made ? "the kernel refused the slim fork (ENOMEM)" : because;
+      slot = try_vfork_substitute(c, entry_rsp, entry_errno, why, learned);
+      if (slot != nullptr) return ChainEnd::vfork;
+      continue;
+    }
+    errno = entry_errno;
+    if (!try_slim_fork(c, real, pid)) continue;  // not tried: its reason is in the record
+    if (pid == 0) return ChainEnd::made;  // the slim fork's child: async-signal-safe only from here
+    made = true;
+    made_err = pid < 0 ? errno : 0;
+    note_attempt(c, Action::slim_fork, made_err);
+    if (pid > 0 || made_err != ENOMEM) break;
+  }
+  if (!made) return ChainEnd::declined;
+  errno = made_err;
+  return ChainEnd::made;
+}
+
+/// A recorded fork or _Fork. Its frame holds a whole Call (about 10 KiB): kept out of
+/// engine_fork_enter, whose pass-through must fit on a small signal stack.
+__attribute__((noinline)) ForkEnter fork_recorded(CallKind kind, uintptr_t return_address, uintptr_t entry_rsp,
+                                                  ForkFn real) {
   const int entry_errno = errno;
   Guard guard;
   Call c;
   begin(c, guard, kind, return_address, nullptr, true);
+  const bool mitigate = g_cfg.mode == Mode::mitigate;  // the record lists each attempt
   pid_t pid = -1;
-  bool substituted = false;
-  errno = entry_errno;
-  if (wants_substitute(c)) {
-    substituted = try_slim_fork(c, real, pid);
-    if (!substituted) {
-      if (VforkSubSlot* slot = try_vfork_substitute(c, entry_rsp, entry_errno, "kernel predicted to refuse a full fork"))
-        return ForkEnter{0, slot};
+  VforkSubSlot* slot = nullptr;
+  bool made = false;
+  const bool chain_first = wants_substitute(c);
+  if (chain_first) {
+    const char* because = c.pic.verdict.verdict == Verdict::refuse ? "kernel predicted to refuse a full fork"
+                                                                    : "FORKGUARD_TRIGGER=always";
+    const ChainEnd end = run_chain(c, real, entry_rsp, entry_errno, because, pid, slot);
+    if (end == ChainEnd::vfork) return ForkEnter{0, slot};
+    if (end == ChainEnd::made && pid == 0) return ForkEnter{0, nullptr};
+    made = end == ChainEnd::made;
+  }
+  int after = errno;
+  if (!made) {
+    const bool learning = !c.nested && should_learn(return_address);
+    {
+      // Never inside another thread's slim-fork window; observe mode makes none, and skipping the
+      // lock there spares a copy-on-write fault on the lock word right after every fork.
+      std::atomic<pid_t> unused{0};
+      OwnerLockGuard turn(mitigate ? fork_turn_lock() : unused);
+      int on_stack = 0;
+      if (learning) learn_prepare(c.site, g_cfg.profile_path, reinterpret_cast<uintptr_t>(&on_stack));
+      errno = entry_errno;
+      pid = real();
+      if (pid == 0) {
+        if (learning) learn_child_start();  // syscalls only: async-signal-safe
+        return ForkEnter{0, nullptr};
+      }
+      if (learning) learn_parent_done();
+    }
+    after = errno;  // what libc left, failure or not: the caller gets exactly that
+    if (mitigate) note_attempt(c, Action::passthrough, pid < 0 ? after : 0);
+    // The prediction missed a refusal: the chain once more (FORKGUARD_TRIGGER=predicted).
+    if (pid < 0 && after == ENOMEM && !chain_first && may_substitute(c)) {
+      const ChainEnd end = run_chain(c, real, entry_rsp, entry_errno, "kernel refused the full fork (ENOMEM)", pid, slot);
+      if (end == ChainEnd::vfork) return ForkEnter{0, slot};
+      if (end == ChainEnd::made && pid == 0) return ForkEnter{0, nullptr};
+      if (end == ChainEnd::made) {
+        after = errno;
+        if (pid > 0) c.rec.reason = "kernel refused the full fork (ENOMEM) although it was predicted to allow it";
+      } else {
+        pid = -1;
+      }
     }
   }
-  const bool learning = !substituted && !c.nested && should_learn(return_address);
-  if (!substituted) {
-    // Never inside another thread's slim-fork window; observe mode makes none, and skipping the
-    // lock there spares a copy-on-write fault on the lock word right after every fork.
-    std::atomic<pid_t> unused{0};
-    OwnerLockGuard turn(g_cfg.mode == Mode::mitigate ? fork_turn_lock() : unused);
-    int on_stack = 0;
-    if (learning) learn_prepare(c.site, g_cfg.profile_path, reinterpret_cast<uintptr_t>(&on_stack));
-    errno = entry_errno;
-    pid = real();
-    if (pid == 0) {
-      if (learning) learn_child_start();  // syscalls only: async-signal-safe
-      return ForkEnter{0, nullptr};
-    }
-    if (learning) learn_parent_done();
-  }
-  if (pid == 0) return ForkEnter{0, nullptr};  // child: async-signal-safe only, and nothing is left to do
-  int after = errno;  // what libc left, failure or not: the caller gets exactly that
-  // The prediction missed a refusal: retry once with a substitute (FORKGUARD_TRIGGER=predicted).
-  if (pid < 0 && after == ENOMEM && !substituted && may_substitute(c)) {
-    errno = entry_errno;
-    substituted = try_slim_fork(c, real, pid);
-    if (pid == 0) return ForkEnter{0, nullptr};
-    if (substituted) {
-      after = errno;
-      c.rec.reason = "kernel refused the full fork (ENOMEM) although it was predicted to allow it";
-    } else if (VforkSubSlot* slot = try_vfork_substitute(c, entry_rsp, entry_errno,
-                                                         "kernel refused the full fork (ENOMEM)")) {
-      return ForkEnter{0, slot};
-    } else {
-      errno = after;
-    }
-  }
-  if (pid < 0 && after == ENOMEM && !substituted && may_substitute(c)) c.rec.action = Action::refused;
+  if (pid < 0 && after == ENOMEM && may_substitute(c)) c.rec.action = Action::refused;
   if (g_cfg.mode == Mode::observe && (c.pic.verdict.verdict == Verdict::refuse || after == ENOMEM)) {
     c.rec.reason = "observe mode: FORKGUARD_MODE=mitigate would make this fork without the charge";
   }
@@ -454,8 +502,12 @@ ForkEnter engine_fork_enter(CallKind kind, uintptr_t return_address, uintptr_t e
   return ForkEnter{pid, nullptr};
 }
 
-pid_t engine_fork(CallKind kind, uintptr_t return_address, ForkFn real) {
-  return static_cast<pid_t>(engine_fork_enter(kind, return_address, 0, real).pid);
+}  // namespace
+
+ForkEnter engine_fork_enter(CallKind kind, uintptr_t return_address, uintptr_t entry_rsp, ForkFn real) {
+  // Inside a substitute child nothing may be substituted again: it shares our memory.
+  if (pass_through() || vfork_sub_current_child() != nullptr) return ForkEnter{real(), nullptr};
+  return fork_recorded(kind, return_address, entry_rsp, real);
 }
 
 void engine_vfork_sub_child(VforkSubSlot* slot) { vfork_sub_child_start(*slot); }
@@ -467,6 +519,8 @@ pid_t engine_vfork_sub_leave(VforkSubSlot* slot, long raw) {
   const pid_t pid = vfork_sub_finish(*slot, raw);
   const int after = errno;
   Call& c = t_sub_call.get();
+  note_attempt(c, Action::vfork, pid < 0 ? after : 0);
+  if (pid < 0 && after == ENOMEM) c.rec.action = Action::refused;
   const int64_t elapsed_s = (monotonic_ns() - c.t0_ns) / 1000000000;
   if (pid > 0 && elapsed_s >= g_cfg.vfork_timeout_s && vfork_sub_child_timed_out(pid)) {
     c.rec.reason = "the vfork child neither exec'd nor exited within FORKGUARD_VFORK_TIMEOUT: killed";

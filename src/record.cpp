@@ -86,6 +86,25 @@ void site_text(FixedWriter& w, const char* module, uintptr_t offset) {
   w.put_hex(offset);
 }
 
+// "attempts":[{"action":"slim_fork","errno":"ENOMEM"},{"action":"vfork"}]
+void put_attempts(FixedWriter& w, const Record& r) {
+  key(w, "attempts");
+  w.put('[');
+  for (int i = 0; i < r.nattempts && i < Record::kMaxAttempts; ++i) {
+    const Attempt& a = r.attempts[i];
+    if (i > 0) w.put(',');
+    w.put("{\"action\":\"");
+    w.put(action_name(a.action));
+    w.put('"');
+    if (a.err != 0) {
+      char scratch[16];
+      str(w, "errno", errno_name(a.err, scratch));
+    }
+    w.put('}');
+  }
+  w.put(']');
+}
+
 }  // namespace
 
 size_t format_json(const Record& r, char* buf, size_t cap) {
@@ -124,6 +143,7 @@ size_t format_json(const Record& r, char* buf, size_t cap) {
   if (r.rule != nullptr && r.rule[0] != '\0') str(w, "rule", r.rule);
   str(w, "action", action_name(r.action));
   if (r.reason != nullptr) str(w, "reason", r.reason);
+  if (r.nattempts > 0) put_attempts(w, r);
   if (r.degraded != nullptr) str(w, "degraded", r.degraded);
   if (r.learned_by != nullptr) {
     str(w, "learned_by", r.learned_by);
@@ -276,6 +296,19 @@ size_t format_text(const Record& r, char* buf, size_t cap) {
     w.put(" (");
     w.put(r.reason);
     w.put(')');
+  }
+  if (r.nattempts > 1) {  // the fallback chain went past its first way
+    w.put("; tried");
+    for (int i = 0; i < r.nattempts && i < Record::kMaxAttempts; ++i) {
+      const Attempt& a = r.attempts[i];
+      w.put(i > 0 ? ", " : " ");
+      w.put(action_name(a.action));
+      if (a.err != 0) {
+        char scratch[16];
+        w.put(' ');
+        w.put(errno_name(a.err, scratch));
+      }
+    }
   }
   if (r.degraded != nullptr) {
     w.put("; degraded (");

@@ -2,6 +2,7 @@
 /// @brief Save and restore around the vfork-style substitute for fork().
 #include "forkguard/vfork_substitute.hpp"
 
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -11,52 +12,181 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
+#include <cstdlib>
 #include <cstring>
 
+#include "forkguard/fixed_writer.hpp"
+#include "forkguard/probe.hpp"
+
+// glibc 2.32+: true until the process first creates a thread (glibc's malloc skips its locks on
+// the same knowledge). Weak: absent from older glibc, where /proc is asked instead.
+extern "C" char __libc_single_threaded __attribute__((weak));
+
 namespace forkguard {
+
+static_assert(offsetof(VforkSubSlot, saved_r12) == 0 && offsetof(VforkSubSlot, return_address) == 8,
+              "the fork stubs (shim/fork_stub_x86_64.inc) address these two fields by offset");
 
 namespace {
 
 constexpr size_t kKernelSigsetSize = 8;  // rt_sigprocmask's sigset on x86_64
 
-// Highest address of the calling thread's stack, cached per thread (pthread_getattr_np reads
+// The calling thread's stack block [lo, top), cached per thread (pthread_getattr_np reads
 // /proc/self/maps for the main thread: never on a path that must not allocate twice).
+thread_local uintptr_t t_stack_lo = 0;
 thread_local uintptr_t t_stack_top = 0;
-
-uintptr_t stack_top() {
-  if (t_stack_top == 0) {
-    pthread_attr_t attr;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0) return 0;
-    void* addr = nullptr;
-    size_t size = 0;
-    if (pthread_attr_getstack(&attr, &addr, &size) == 0) t_stack_top = reinterpret_cast<uintptr_t>(addr) + size;
-    pthread_attr_destroy(&attr);
-  }
-  return t_stack_top;
-}
+thread_local uintptr_t t_region_end = 0;  // cached vfork_sub_region_end()
 
 // Set by prepare(), cleared by finish(): the child sees it too (shared TLS).
 thread_local VforkSubSlot* t_active = nullptr;
 
+bool libc_single_threaded() { return &__libc_single_threaded != nullptr && __libc_single_threaded != 0; }
+
+bool stack_block(uintptr_t& lo, uintptr_t& top) {
+  if (t_stack_top == 0) {
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return false;
+    void* addr = nullptr;
+    size_t size = 0;
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+      t_stack_lo = reinterpret_cast<uintptr_t>(addr);
+      t_stack_top = t_stack_lo + size;
+    }
+    pthread_attr_destroy(&attr);
+  }
+  lo = t_stack_lo;
+  top = t_stack_top;
+  return top != 0;
+}
+
+struct TlsLow {
+  uintptr_t lo, lowest;
+};
+
+// The lowest of this thread's TLS blocks that lie inside its stack block (dlpi_tls_data is the
+// calling thread's copy; dynamic TLS lives on the heap and is left out by the range check).
+int lowest_tls_block(struct dl_phdr_info* info, size_t, void* ctx) {
+  auto& t = *static_cast<TlsLow*>(ctx);
+  const auto at = reinterpret_cast<uintptr_t>(info->dlpi_tls_data);
+  if (at >= t.lo && at < t.lowest) t.lowest = at;
+  return 0;
+}
+
+// Anything of ours in thread-local storage: never inside the region, whatever the layout.
+uintptr_t lowest_of_ours() {
+  uintptr_t a = reinterpret_cast<uintptr_t>(&t_active);
+  for (uintptr_t b : {reinterpret_cast<uintptr_t>(&t_stack_lo), reinterpret_cast<uintptr_t>(&t_stack_top),
+                      reinterpret_cast<uintptr_t>(&t_region_end)}) {
+    if (b < a) a = b;
+  }
+  return a;
+}
+
 }  // namespace
 
-bool vfork_sub_prepare(VforkSubSlot& s, uintptr_t entry_rsp, int timeout_s) {
-  const uintptr_t top = stack_top();
-  if (top == 0 || entry_rsp >= top) return false;
-  const size_t len = top - entry_rsp;
+uintptr_t vfork_sub_region_end() {
+  if (t_region_end != 0) return t_region_end;
+  uintptr_t lo = 0, top = 0;
+  if (!stack_block(lo, top)) return 0;
+  // glibc puts a thread's descriptor and static TLS at the top of its stack block, so the block
+  // pthread_getattr_np reports ends above them (x86_64, TLS variant II: static TLS just below
+  // the thread pointer, the descriptor at it; aarch64, variant I: the descriptor just below the
+  // thread pointer, static TLS above it). The thread's frames all lie below the lowest of them.
+  // The main thread's TLS is elsewhere (ld.so maps it): its region ends at the stack top.
+  TlsLow t{lo, top};
+  for (uintptr_t a : {reinterpret_cast<uintptr_t>(__builtin_thread_pointer()),
+                      reinterpret_cast<uintptr_t>(pthread_self()), lowest_of_ours()}) {
+    if (a >= lo && a < t.lowest) t.lowest = a;
+  }
+  dl_iterate_phdr(lowest_tls_block, &t);
+  // Cached: a module dlopen'ed later with static TLS takes room below the blocks seen here, so
+  // its block may fall inside the region; with no other thread alive (see prepare), putting back
+  // bytes there undoes the child's writes only, as for the frames.
+  t_region_end = t.lowest;
+  return t_region_end;
+}
+
+namespace {
+
+// One field of a /proc/.../stat line, counted from 3 (the state) after the command's ")".
+const char* stat_field(const char* line, int field) {
+  const char* p = std::strrchr(line, ')');
+  if (p == nullptr) return nullptr;
+  ++p;
+  for (int f = 3; f < field; ++f) {
+    while (*p == ' ') ++p;
+    while (*p != ' ' && *p != '\0') ++p;
+    if (*p == '\0') return nullptr;
+  }
+  while (*p == ' ') ++p;
+  return *p != '\0' ? p : nullptr;
+}
+
+}  // namespace
+
+int vfork_sub_other_threads_live() {
+  char stat[1024];
+  if (read_small_file("/proc/self/stat", stat, sizeof stat) <= 0) return -1;
+  const char* n = stat_field(stat, 20);  // num_threads
+  if (n == nullptr) return -1;
+  const long threads = std::strtol(n, nullptr, 10);
+  if (threads <= 1) return threads == 1 ? 0 : -1;
+  // A thread that exits is reaped at once, except the main one, which stays a zombie as long as
+  // the process lives (pthread_exit in main): the only other thread that may be counted dead.
+  const pid_t self = static_cast<pid_t>(syscall(SYS_gettid));
+  const pid_t leader = getpid();
+  if (threads > 2 || self == leader) return 1;
+  char path[64];
+  FixedWriter w(path, sizeof path - 1);
+  w.put("/proc/self/task/");
+  w.put_int(leader);
+  w.put("/stat");
+  path[w.size()] = '\0';
+  char lstat[1024];
+  if (read_small_file(path, lstat, sizeof lstat) <= 0) return -1;
+  const char* state = stat_field(lstat, 3);
+  if (state == nullptr) return -1;
+  return *state == 'Z' || *state == 'X' || *state == 'x' ? 0 : 1;
+}
+
+const char* vfork_sub_prepare(VforkSubSlot& s, uintptr_t entry_rsp, int timeout_s) {
+  const int entry_errno = errno;
+  // Raw syscall: pthread_sigmask would leave glibc's internal signals (SIGCANCEL, SIGSETXID)
+  // deliverable, and their handlers must not run in a child that shares our memory.
+  uint64_t all = ~uint64_t{0};
+  if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &s.old_mask, kKernelSigsetSize) != 0) {
+    errno = entry_errno;
+    return "vfork substitute impossible: signals could not be blocked";
+  }
+  const auto decline = [&](const char* why) {
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &s.old_mask, nullptr, kKernelSigsetSize);
+    errno = entry_errno;
+    return why;
+  };
+  // Checked first, and with every signal blocked: no handler of ours can start a thread before
+  // the clone. Another thread could store into an object on our stack while the child runs, and
+  // the restore would undo it. glibc's own flag answers for most programs without a /proc read.
+  if (!libc_single_threaded()) {
+    const int others = vfork_sub_other_threads_live();
+    if (others > 0) {
+      return decline("vfork substitute not used: other threads are running, and putting the forking thread's "
+                     "stack back after the child would undo what they store there meanwhile");
+    }
+    if (others < 0) return decline("vfork substitute not used: /proc/self/stat unreadable, so other threads cannot be ruled out");
+  }
+  const uintptr_t end = vfork_sub_region_end();
+  if (end == 0 || entry_rsp >= end) return decline("vfork substitute impossible: the thread's stack could not be found");
+  const size_t len = end - entry_rsp;
   if (len > s.buf_cap) {
     const size_t cap = (len + 65535) & ~size_t{65535};
     void* p = mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return false;
+    if (p == MAP_FAILED) return decline("vfork substitute impossible: no memory to save the thread's stack");
     if (s.buf != nullptr) munmap(s.buf, s.buf_cap);
     s.buf = static_cast<unsigned char*>(p);
     s.buf_cap = cap;
   }
-  s.saved_errno = errno;
-  // Raw syscall: pthread_sigmask would leave glibc's internal signals (SIGCANCEL, SIGSETXID)
-  // deliverable, and their handlers must not run in a child that shares our memory.
-  uint64_t all = ~uint64_t{0};
-  if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &s.old_mask, kKernelSigsetSize) != 0) return false;
+  s.saved_errno = entry_errno;
   s.region_start = entry_rsp;
   s.region_len = len;
   std::memcpy(s.buf, reinterpret_cast<const void*>(entry_rsp), len);  // our frames lie below entry_rsp
@@ -64,7 +194,8 @@ bool vfork_sub_prepare(VforkSubSlot& s, uintptr_t entry_rsp, int timeout_s) {
   s.timeout_s = timeout_s;
   s.armed = true;
   t_active = &s;
-  return true;
+  errno = entry_errno;
+  return nullptr;
 }
 
 namespace {

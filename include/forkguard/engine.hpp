@@ -26,8 +26,6 @@ using SpawnFn = int (*)(pid_t*, const char*, const posix_spawn_file_actions_t*, 
                         char* const[], char* const[]);
 using DaemonFn = int (*)(int, int);
 
-pid_t engine_fork(CallKind kind, uintptr_t return_address, ForkFn real);
-
 struct VforkSubSlot;
 /// What the fork stub gets back (rax:rdx): a finished call's pid, or a slot telling it to make
 /// the vfork substitute's clone itself (the child must return on the caller's own stack).
@@ -35,7 +33,7 @@ struct ForkEnter {
   long pid;
   VforkSubSlot* slot;
 };
-/// fork() from the stub: `entry_rsp` is the address of its return-address slot.
+/// fork() and _Fork() from their stubs: `entry_rsp` is the address of the return-address slot.
 ForkEnter engine_fork_enter(CallKind kind, uintptr_t return_address, uintptr_t entry_rsp, ForkFn real);
 /// The substitute's child, right after the clone (runs on the parent's stack, below entry_rsp).
 void engine_vfork_sub_child(VforkSubSlot* slot);

@@ -25,8 +25,16 @@ struct Frame {
   const char* symbol = "";  ///< demangled, "" when dladdr names none
 };
 
+/// One way mitigate mode's fallback chain for fork/_Fork tried: a clone it made (the record's
+/// "attempts", in order).
+struct Attempt {
+  Action action = Action::passthrough;  ///< passthrough, slim_fork or vfork
+  int err = 0;                          ///< errno when that clone failed; 0 when it made the child
+};
+
 struct Record {
   static constexpr int kMaxFrames = 64;
+  static constexpr int kMaxAttempts = 4;
   int64_t ts_sec = 0, ts_usec = 0;
   pid_t pid = 0, ppid = 0, tid = 0;
   const char* exe = "";
@@ -49,6 +57,8 @@ struct Record {
   /// Why the record lacks its stack and any substitution: "reentered" (the call arrived while
   /// this thread was inside the library: a signal or atfork handler); nullptr = a whole record.
   const char* degraded = nullptr;
+  Attempt attempts[kMaxAttempts];
+  int nattempts = 0;  ///< 0: no "attempts" key (observe mode, calls other than fork and _Fork)
   int64_t result = 0;
   pid_t child_pid = -1;  ///< -1 when unknown
   int err = 0;           ///< errno of a failed call; 0 = success (key omitted)

@@ -20,6 +20,7 @@
 ///   --expect-field KEY=VALUE    every selected record has KEY, and its value (a string's
 ///                               contents, or the JSON text of anything else) is VALUE (repeatable)
 ///   --print-sites               print "CALL SITE" for each selected record, in file order
+/// Each record is checked against the contract, "attempts" included (check_attempts).
 /// Exit status: 0 when everything holds; 1 on any violation (each named FILE:LINE: what);
 /// 2 on a usage error.
 #include <fcntl.h>
@@ -205,6 +206,42 @@ void check_ts(const std::string& where, const json& v) {
   if (t > now + 60 || t < now - 86400) violation(where, "\"ts\" is not within the last day (UTC): " + s);
 }
 
+/// "attempts" (mitigate mode's fork and _Fork): each clone the fallback chain made, in order,
+/// {"action": passthrough|slim_fork|vfork, "errno"?}. Every attempt but the last failed; the last
+/// is the record's action (with the record's errno), or, when the record says refused, failed too.
+void check_attempts(const std::string& where, const json& r, const std::string& call) {
+  const json& a = r["attempts"];
+  if (call != "fork" && call != "_Fork") violation(where, "\"attempts\" on a " + call + " record");
+  if (!a.is_array() || a.empty() || a.size() > 4) return violation(where, "\"attempts\" is not an array of 1 to 4");
+  static const std::set<std::string> ways = {"passthrough", "slim_fork", "vfork"};
+  for (size_t i = 0; i < a.size(); ++i) {
+    const json& e = a[i];
+    const std::string at = "attempts[" + std::to_string(i) + "]";
+    if (!e.is_object() || !e.contains("action") || !e["action"].is_string() ||
+        ways.count(e["action"].get<std::string>()) == 0) {
+      return violation(where, at + " is not {\"action\": passthrough|slim_fork|vfork}: " + e.dump());
+    }
+    for (const auto& kv : e.items()) {
+      if (kv.key() != "action" && kv.key() != "errno") violation(where, at + " has an unknown key " + kv.key());
+    }
+    if (e.contains("errno") && (!e["errno"].is_string() || !std::regex_match(e["errno"].get<std::string>(), kErrno)))
+      violation(where, at + ".errno is not a symbolic name E...");
+    if (i + 1 < a.size() && !e.contains("errno")) violation(where, at + " made the child, yet another attempt follows");
+  }
+  const json& last = a.back();
+  const json none;
+  const json& last_errno = last.contains("errno") ? last["errno"] : none;
+  const json& rec_errno = r.contains("errno") ? r["errno"] : none;
+  if (r["action"] == "refused") {
+    if (last_errno.is_null()) violation(where, "refused, but the last attempt made the child");
+  } else if (last["action"] != r["action"]) {
+    violation(where, "the last attempt is " + last["action"].dump() + ", the action " + r["action"].dump());
+  }
+  if (last_errno != rec_errno) {
+    violation(where, "the last attempt's errno " + last_errno.dump() + " is not the record's " + rec_errno.dump());
+  }
+}
+
 /// Validates one record; returns false when it is too broken to count.
 bool check_record(const std::string& where, const json& r) {
   static const char* const required[] = {"ts",
@@ -321,6 +358,7 @@ bool check_record(const std::string& where, const json& r) {
     if (!e.is_string() || !std::regex_match(e.get<std::string>(), kErrno))
       violation(where, "\"errno\" is not a symbolic name E...: " + e.dump());
   }
+  if (r.contains("attempts")) check_attempts(where, r, call);
   if (r.contains("child_pid") && (!is_int(r["child_pid"]) || r["child_pid"].get<long long>() <= 0)) {
     violation(where, "\"child_pid\" is not a positive integer");
   }

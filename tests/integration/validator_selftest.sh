@@ -57,6 +57,12 @@ reject array ":1: not a JSON object" "[1,2]"
 reject blank ":2: not one JSON object" "$good"$'\n'
 reject cut.nonl "the last line has no newline" "$good"
 reject long ":1: line is " "$(sub 's/"exe":"\/usr\/bin\/app"/"exe":"\/'"$(printf 'x%.0s' {1..4100})"'"/')"
+chain='"action":"vfork","attempts":[{"action":"slim_fork","errno":"ENOMEM"},{"action":"vfork"}]'
+printf '%s\n' "$(sub "s/\"action\":\"passthrough\"/$chain/")" >"$FG_TMP/chain.jsonl"
+"$validator" --expect-field 'attempts=[{"action":"slim_fork","errno":"ENOMEM"},{"action":"vfork"}]' "$FG_TMP/chain.jsonl" ||
+  fail "a good record with attempts was rejected"
+reject attempt-last ":1: the last attempt is \"slim_fork\", the action \"passthrough\"" "$(sub 's/"action":"passthrough"/"action":"passthrough","attempts":[{"action":"slim_fork"}]/')"
+reject attempt-order ":1: attempts[0] made the child, yet another attempt follows" "$(sub 's/"action":"passthrough"/"action":"passthrough","attempts":[{"action":"vfork"},{"action":"passthrough"}]/')"
 reject count "totals: expected 2 records, found 1" "$good" --expect-count 2
 reject call-count "totals: expected 1 \"vfork\" records, found 0" "$good" --expect-call vfork=1
 reject site-module ":1: site app+0x1329 is not in module other" "$good" --expect-site-module other

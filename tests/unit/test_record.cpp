@@ -169,3 +169,21 @@ TEST_CASE("a degraded record says why it has no stack, in JSON and in text, and 
   const std::string line(buf, n);
   CHECK(line.find("degraded (reentered): no stack") != std::string::npos);
 }
+
+TEST_CASE("the fallback chain's attempts: in order, each with its errno, only when there were any") {
+  char buf[PIPE_BUF];
+  Record r = sample();
+  r.call = forkguard::CallKind::fork;
+  r.command = nullptr;
+  auto j = parse_line(buf, forkguard::format_json(r, buf, sizeof buf));
+  CHECK_FALSE(j.contains("attempts"));  // observe mode and other calls: no key
+  r.action = forkguard::Action::vfork;
+  r.result = 77;
+  r.err = 0;
+  r.attempts[r.nattempts++] = forkguard::Attempt{forkguard::Action::slim_fork, ENOMEM};
+  r.attempts[r.nattempts++] = forkguard::Attempt{forkguard::Action::vfork, 0};
+  j = parse_line(buf, forkguard::format_json(r, buf, sizeof buf));
+  CHECK(j["attempts"] == nlohmann::json::parse(R"([{"action":"slim_fork","errno":"ENOMEM"},{"action":"vfork"}])"));
+  const size_t n = forkguard::format_text(r, buf, sizeof buf);
+  CHECK(std::string(buf, n).find("; tried slim_fork ENOMEM, vfork") != std::string::npos);
+}
