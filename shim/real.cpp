@@ -13,6 +13,7 @@
 
 #include "forkguard/diag.hpp"
 #include "forkguard/fixed_writer.hpp"
+#include "forkguard/libc_features.hpp"
 
 namespace forkguard::real {
 
@@ -89,6 +90,9 @@ void report_missing(const char* name) {
 }
 
 void init() {
+  // Features newer than the floor, looked up here, where dlsym is safe (constructor, or a wrapper's
+  // first call, before any fork of ours): the core asks libc_features.hpp.
+  set_libc_single_threaded_flag(static_cast<const char*>(optional("__libc_single_threaded")));
   // AT_SECURE: a setuid/setgid program; paths chosen by the environment are not honoured there.
   engine_init(env_lookup, nullptr, getauxval(AT_SECURE) != 0);
 }
