@@ -41,24 +41,25 @@ for arch in $arches; do
              opts+=(-DCMAKE_TOOLCHAIN_FILE="$top/cmake/aarch64-linux-gnu.cmake") ;;
     *) echo "package.sh: --arch must be x86_64, aarch64 or all" >&2; exit 2 ;;
   esac
+  mkdir -p "$build"
   say "$arch: configuring and building in $build"
-  cmake -S "$top" -B "$build" "${opts[@]}" >"$build.log" 2>&1 || { cat "$build.log" >&2; exit 1; }
-  cmake --build "$build" -j"$(nproc)" >>"$build.log" 2>&1 || { tail -n 30 "$build.log" >&2; exit 1; }
+  cmake -S "$top" -B "$build" "${opts[@]}" >"$build/package.log" 2>&1 || { cat "$build/package.log" >&2; exit 1; }
+  cmake --build "$build" -j"$(nproc)" >>"$build/package.log" 2>&1 || { tail -n 30 "$build/package.log" >&2; exit 1; }
   say "$arch: checking the library's glibc floor"
   for check in versions symbols; do
     args=("$build/libforkguard.so")
     [ "$check" = symbols ] && args+=("$top/tests/fixtures/abilist")
     # shellcheck disable=SC2086 # the exceptions are separate words
-    if ! bash "$top/tests/integration/portability_floor.sh" "$check" "${args[@]}" $exceptions >"$build.floor" 2>&1; then
-      cat "$build.floor" >&2
+    if ! bash "$top/tests/integration/portability_floor.sh" "$check" "${args[@]}" $exceptions >"$build/floor.txt" 2>&1; then
+      cat "$build/floor.txt" >&2
       echo "package.sh: $arch: the library does not keep the glibc floor; no package made" >&2
       exit 1
     fi
-    tail -n 1 "$build.floor"
+    tail -n 1 "$build/floor.txt"
   done
   for gen in DEB TGZ; do
-    (cd "$build" && cpack -G "$gen" -B "$build/packages") >>"$build.log" 2>&1 ||
-      { tail -n 30 "$build.log" >&2; echo "package.sh: cpack -G $gen failed for $arch" >&2; exit 1; }
+    (cd "$build" && cpack -G "$gen" -B "$build/packages") >>"$build/package.log" 2>&1 ||
+      { tail -n 30 "$build/package.log" >&2; echo "package.sh: cpack -G $gen failed for $arch" >&2; exit 1; }
   done
   for f in "$build"/packages/forkguard_*.deb "$build"/packages/forkguard-*.tar.gz; do
     cp "$f" "$out/"
