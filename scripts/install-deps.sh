@@ -11,6 +11,8 @@ else
   packages+=(strace chromium libxml2-utils file)
   # scripts/sanitize.sh and scripts/fuzz.sh: clang, its sanitizer and libFuzzer runtimes, llvm-symbolizer.
   packages+=(clang-14 libclang-rt-14-dev llvm-14)
+  # scripts/transparency.sh: the programs whose own tests run under the library.
+  packages+=(python3.11 libpython3.11-testsuite dash make findutils coreutils)
 fi
 # --- portability (issue 12): --aarch64 adds the arm64 cross build, its qemu-user unit tests and
 # its QEMU guest (scripts/test-aarch64.sh, scripts/package.sh). The arm64 multiarch libraries need
