@@ -50,8 +50,9 @@ FG_SYMVER(dlopen, FG_V2_2_5)
 FG_SYMVER(dlsym, FG_V2_2_5)
 FG_SYMVER(dlvsym, FG_V2_2_5)
 
-/* libpthread.so.0 before glibc 2.32 / 2.34 */
-FG_SYMVER(__pthread_key_create, FG_V2_2_5)
+/* libpthread.so.0 before glibc 2.32 / 2.34. Not pthread_once and __pthread_key_create: the core
+   defines them itself, hidden, as forwarders to these same old versions for libgcc_eh
+   (src/libgcc_floor.cpp); a .symver here would rename those definitions into self-calls. */
 FG_SYMVER(__pthread_register_cancel, FG_V2_3_3)
 FG_SYMVER(__pthread_unregister_cancel, FG_V2_3_3)
 FG_SYMVER(__pthread_unwind_next, FG_V2_3_3)
@@ -73,7 +74,6 @@ FG_SYMVER(pthread_mutex_trylock, FG_V2_2_5)
 FG_SYMVER(pthread_mutexattr_destroy, FG_V2_2_5)
 FG_SYMVER(pthread_mutexattr_init, FG_V2_2_5)
 FG_SYMVER(pthread_mutexattr_settype, FG_V2_2_5)
-FG_SYMVER(pthread_once, FG_V2_2_5)
 FG_SYMVER(pthread_rwlock_rdlock, FG_V2_2_5)
 FG_SYMVER(pthread_rwlock_unlock, FG_V2_2_5)
 FG_SYMVER(pthread_rwlock_wrlock, FG_V2_2_5)

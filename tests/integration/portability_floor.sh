@@ -1,17 +1,18 @@
 # @file portability_floor.sh
 # @brief The glibc floor of libforkguard.so (2.17), read from the built library itself:
-#   versions LIB [SYM@VERSION...]   every version the library needs (readelf -V) is GLIBC_2.17 or
-#                                   older, and no GCC_/GLIBCXX_/CXXABI_ version is needed at all
-#                                   (the C++ runtime is static);
-#   symbols LIB ABILIST_DIR [SYM@VERSION...]
-#                                   DT_NEEDED is libc.so.6, libdl.so.2, libpthread.so.0 (and
-#                                   ld.so), and every undefined symbol exists at the version it is
-#                                   bound to in glibc 2.17's ABI list of one of those libraries
-#                                   (ABILIST_DIR/<arch>/<lib>.abilist, see its README.md).
-# SYM@VERSION: a known exception, named in portability.cmake with its reason. It is reported, not
-# failed; when the library no longer needs it, the test fails so that the list is kept honest.
+#   versions LIB               every version the library needs (readelf -V) is GLIBC_2.17 or
+#                              older, and no GCC_/GLIBCXX_/CXXABI_ version is needed at all (the
+#                              C++ runtime is static);
+#   symbols LIB ABILIST_DIR    DT_NEEDED is libc.so.6, libdl.so.2, libpthread.so.0 (and ld.so),
+#                              every undefined symbol exists at the version it is bound to in
+#                              glibc 2.17's ABI list of one of those libraries
+#                              (ABILIST_DIR/<arch>/<lib>.abilist, see its README.md), and no local
+#                              definition carries a glibc version (shim/glibc_floor.h's .symver
+#                              renames a function the library defines itself into a self-call).
+# There are no exceptions: a symbol newer than the floor is either bound to an old version
+# (shim/glibc_floor.h), looked up at run time (shim/real.hpp optional()), or defined hidden.
 #
-# Usage: portability_floor.sh versions|symbols LIB ...
+# Usage: portability_floor.sh versions|symbols LIB [ABILIST_DIR]
 # shellcheck source-path=SCRIPTDIR source=observe_lib.sh
 source "$(dirname "$0")/observe_lib.sh"
 
@@ -33,20 +34,7 @@ readelf -W --dyn-syms "$lib" | awk '$7 == "UND" && NF >= 8 { print $8, $5 }' | s
 # ver_le A B: version A (GLIBC_x.y[.z]) is B or older.
 ver_le() { [ "$(printf '%s\n%s\n' "${1#GLIBC_}" "${2#GLIBC_}" | sort -V | head -n1)" = "${1#GLIBC_}" ]; }
 
-# Known exceptions: each must still be needed, or the list is out of date.
-exceptions=()
-[ "$mode" = symbols ] && { abidir=$1; shift; }
-for e in "$@"; do
-  grep -q "^${e//./\\.} " "$FG_TMP/und" ||
-    fail "known exception $e is no longer needed by $lib: remove it from tests/integration/portability.cmake"
-  exceptions+=("$e")
-done
-is_exception() {
-  local e
-  for e in "${exceptions[@]}"; do [ "$e" = "$1" ] && return 0; done
-  return 1
-}
-for e in "${exceptions[@]}"; do echo "known exception (not failed): $e"; done
+[ "$mode" = symbols ] && abidir=${1:?usage: portability_floor.sh symbols LIB ABILIST_DIR}
 
 if [ "$mode" = versions ]; then
   # "FILE VERSION" for each version need.
@@ -65,21 +53,14 @@ if [ "$mode" = versions ]; then
       echo "ok: $file $ver"
       continue
     fi
-    # Newer than the floor: allowed only when every symbol bound to it is a known exception.
-    newer=0
+    # Newer than the floor: name the symbols bound to it.
     while read -r sym _; do
-      [ "${sym#*@}" = "$ver" ] || continue
-      if is_exception "$sym"; then
-        echo "known exception: $file $ver ($sym)"
-      else
-        echo "$lib needs $sym from $file: newer than the floor $floor" >&2
-        newer=1
-      fi
+      if [ "${sym#*@}" = "$ver" ]; then echo "$lib needs $sym from $file: newer than the floor $floor" >&2; fi
     done <"$FG_TMP/und"
-    [ $newer -eq 0 ] || bad=1
+    bad=1
   done <"$FG_TMP/needs"
   [ $bad -eq 0 ] || fail "$lib needs more than glibc $floor ($arch): bind the symbol to an old version in shim/glibc_floor.h, or look it up at run time (shim/real.hpp optional())"
-  echo "ok: $lib ($arch) needs nothing newer than $floor${exceptions[*]:+ apart from the known exceptions above}"
+  echo "ok: $lib ($arch) needs nothing newer than $floor"
   exit 0
 fi
 
@@ -119,7 +100,6 @@ while read -r sym bind; do
     [ "$bind" = WEAK ] || { echo "$lib references $sym without a version" >&2; bad=1; }
     continue
   fi
-  is_exception "$sym" && continue
   checked=$((checked + 1))
   where=$(awk -v s="$sym" '$1 == s { print $2; exit }' "$FG_TMP/have")
   if [ -n "$where" ]; then
@@ -134,4 +114,13 @@ while read -r sym bind; do
   bad=1
 done <"$FG_TMP/und"
 [ $bad -eq 0 ] || fail "$lib references symbols glibc 2.17 ($arch) does not have"
+
+# A local definition named sym@GLIBC_x: a .symver meant for references renamed a function the
+# library defines itself (a hidden forwarder then jumps to itself). Needs the symbol table.
+readelf -S "$lib" | grep -q '\.symtab' || fail "$lib has no symbol table (stripped): check the unstripped build"
+renamed=$(readelf -W --syms "$lib" |
+  awk '/^Symbol table/ { on = ($0 ~ /\.symtab/) } on && $5 == "LOCAL" && $7 != "UND" && $8 ~ /@GLIBC_/ { printf " %s", $8 }')
+[ -z "$renamed" ] ||
+  fail "$lib defines locally, under a glibc version:$renamed. A .symver in shim/glibc_floor.h renamed a function the library defines itself: drop it from the header"
+echo "ok: no definition of the library's own is renamed to a glibc version"
 echo "ok: all $checked versioned undefined symbols of $lib exist in glibc 2.17's ${libs[*]} ($arch)"

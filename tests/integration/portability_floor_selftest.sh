@@ -3,7 +3,9 @@
 # One uses dlopen with the build machine's default version (GLIBC_2.34): `versions` must fail. One
 # binds timer_create to its glibc 2.17 version, which lived in librt.so.1, not named in DT_NEEDED:
 # `symbols` must fail and name librt. One binds pthread_create to GLIBC_2.2.5 (x86_64) or
-# GLIBC_2.17 (aarch64) and names libpthread.so.0: both must pass.
+# GLIBC_2.17 (aarch64) and names libpthread.so.0: both must pass. One defines a hidden
+# pthread_once that a .symver renames to pthread_once@<old> (what shim/glibc_floor.h did to
+# src/libgcc_floor.cpp's forwarder): `symbols` must fail and name it.
 #
 # Usage: portability_floor_selftest.sh CC ABILIST_DIR
 # shellcheck source-path=SCRIPTDIR source=observe_lib.sh
@@ -33,6 +35,14 @@ __asm__(\".symver pthread_create,pthread_create@$old\");
 int f(pthread_t* t, void* (*fn)(void*)) { return pthread_create(t, 0, fn, 0); }" \
   -Wl,--push-state,--no-as-needed -l:libdl.so.2 -l:libpthread.so.0 -Wl,--pop-state
 
+# The shim's export map has this version node (for posix_spawn); without one ld refuses the .symver.
+echo "$old { global: g; local: *; };" >"$FG_TMP/renamed.map"
+build renamed "#include <pthread.h>
+__asm__(\".symver pthread_once,pthread_once@$old\");
+__attribute__((visibility(\"hidden\"))) int pthread_once(pthread_once_t* o, void (*f)(void)) { f(); return *o = 1; }
+int g(pthread_once_t* o, void (*f)(void)) { return pthread_once(o, f); }" \
+  -Wl,--version-script="$FG_TMP/renamed.map" -Wl,--push-state,--no-as-needed -l:libc.so.6 -l:libdl.so.2 -l:libpthread.so.0 -Wl,--pop-state
+
 expect() {  # $1: 0 or 1, then the check's arguments
   local want=$1
   shift
@@ -47,5 +57,6 @@ expect 1 symbols "$FG_TMP/librt.so" "$abidir"
 grep -q 'librt.so.1' "$FG_TMP/out" || fail "the symbols check did not name librt.so.1"
 expect 0 versions "$FG_TMP/libgood.so"
 expect 0 symbols "$FG_TMP/libgood.so" "$abidir"
-expect 1 versions "$FG_TMP/libgood.so" "pthread_create@GLIBC_2.99"
-echo "ok: the floor checks fail on a too-new version, on a symbol outside DT_NEEDED, on a stale exception, and pass a clean library"
+expect 1 symbols "$FG_TMP/librenamed.so" "$abidir"
+grep -q "pthread_once@$old" "$FG_TMP/out" || fail "the symbols check did not name the renamed pthread_once@$old"
+echo "ok: the floor checks fail on a too-new version, on a symbol outside DT_NEEDED, on a definition renamed to a glibc version, and pass a clean library"
