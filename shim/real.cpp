@@ -14,6 +14,7 @@
 #include "forkguard/diag.hpp"
 #include "forkguard/fixed_writer.hpp"
 #include "forkguard/libc_features.hpp"
+#include "forkguard/libgcc_floor.hpp"
 
 namespace forkguard::real {
 
@@ -93,6 +94,8 @@ void init() {
   // Features newer than the floor, looked up here, where dlsym is safe (constructor, or a wrapper's
   // first call, before any fork of ours): the core asks libc_features.hpp.
   set_libc_single_threaded_flag(static_cast<const char*>(optional("__libc_single_threaded")));
+  // glibc 2.35's _dl_find_object is found by the core itself (no dlsym: src/libgcc_floor.cpp).
+  if (kOldLibc) libgcc_find_object_without_glibc();
   // AT_SECURE: a setuid/setgid program; paths chosen by the environment are not honoured there.
   engine_init(env_lookup, nullptr, getauxval(AT_SECURE) != 0);
 }

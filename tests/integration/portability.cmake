@@ -66,7 +66,12 @@ add_test(NAME "portability: as on glibc 2.17, mitigate: system() and popen() ove
 # The switch itself: the old-libc copy finds no _Fork (glibc 2.34), as glibc 2.17 has none.
 add_test(NAME "portability: the old-libc copy finds no _Fork, and says so"
          COMMAND bash ${FG_PORT}/portability_oldlibc.sh ${FG_OLDLIBC} $<TARGET_FILE:forkguard_shim> $<TARGET_FILE:fg_helper__Fork>)
+# libgcc's unwinder without glibc's _dl_find_object (2.35): objects found with dl_iterate_phdr.
+add_test(NAME "portability: as on glibc 2.17, stacks: libgcc's unwinder over dl_iterate_phdr gives the same stacks"
+         COMMAND bash ${FG_PORT}/portability_oldlibc_stacks.sh ${FG_OLDLIBC} $<TARGET_FILE:forkguard_shim>
+                 $<TARGET_FILE:fg_helper_fd_own_unwind> $<TARGET_FILE:fg_helper_fork>)
 set_tests_properties(
+  "portability: as on glibc 2.17, stacks: libgcc's unwinder over dl_iterate_phdr gives the same stacks"
   "portability: as on glibc 2.17, mitigate: the vfork substitute rescues fork+exec under the seccomp injector"
   "portability: as on glibc 2.17, mitigate: system() and popen() over posix_spawn behave as glibc's"
   "portability: the old-libc copy finds no _Fork, and says so"
