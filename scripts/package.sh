@@ -11,8 +11,8 @@
 #
 # Usage: scripts/package.sh [--arch x86_64|aarch64|all] [--out DIR]    (default: all, dist/)
 # Builds in build-pkg-<arch>/ (RelWithDebInfo, tests off; packages are stripped; a later run
-# rebuilds only what changed). aarch64 is a
-# cross build (cmake/aarch64-linux-gnu.cmake): scripts/install-deps.sh --aarch64 installs it.
+# rebuilds only what changed). aarch64 is a cross build (cmake/aarch64-linux-gnu.cmake):
+# scripts/install-deps.sh --build --aarch64 installs it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 arches="x86_64 aarch64" out=$top/dist
