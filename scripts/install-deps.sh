@@ -16,6 +16,25 @@ else
   # tests/interp: Perl 5.36 with its core modules (Digest::SHA), beside python3.11 above.
   packages+=(perl)
 fi
+# --- portability (issue 12): --aarch64 adds the arm64 cross build, its qemu-user unit tests and
+# its QEMU guest (scripts/test-aarch64.sh, scripts/package.sh). The arm64 multiarch libraries need
+# dpkg's arm64 architecture, which is added here (and the package lists refreshed) when missing.
+args=()
+for a in "$@"; do
+  if [ "$a" = "--aarch64" ]; then
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+      echo "forkguard: adding dpkg architecture arm64" >&2
+      $( [ "$(id -u)" -eq 0 ] || echo sudo ) dpkg --add-architecture arm64
+      $( [ "$(id -u)" -eq 0 ] || echo sudo ) apt-get update -qq
+    fi
+    packages+=(g++-aarch64-linux-gnu qemu-user-static qemu-system-arm libunwind-dev:arm64 libstdc++6:arm64 cpio
+                libdw-dev:arm64 libelf-dev:arm64)
+  else
+    args+=("$a")
+  fi
+done
+set -- "${args[@]+"${args[@]}"}"
+# --- end of the portability block
 packages+=("$@")
 missing=()
 for p in "${packages[@]}"; do

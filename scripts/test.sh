@@ -2,7 +2,8 @@
 # @brief Installs what is missing, builds everything and runs every test: the main suite (unit and
 # integration, ctest in build/), then the sanitizer builds (scripts/sanitize.sh: ASan+UBSan, TSan),
 # the fuzz targets (scripts/fuzz.sh: corpus replay and a bounded run of each) and the transparency
-# suite (scripts/transparency.sh: dash, bash, make and CPython's tests with and without the library).
+# suite (scripts/transparency.sh: dash, bash, make and CPython's tests with and without the library)
+# and the aarch64 proof (scripts/test-aarch64.sh: cross build, qemu-user unit tests, QEMU guests).
 # Usage: test.sh [--main-only]    Env: FORKGUARD_FUZZ_SECONDS (per target, default 10).
 # Every phase runs even when an earlier one failed; the exit status is non-zero if any did.
 set -euo pipefail
@@ -17,7 +18,7 @@ failed=0
 # Adds a phase's "N passed, N failed" (its last such line) to the totals.
 count() {
   local line
-  line=$(grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed$' "$1" | tail -1 || true)
+  line=$(grep -E '^[a-z0-9]+: [0-9]+ passed, [0-9]+ failed$' "$1" | tail -1 || true)
   if [ -z "$line" ]; then
     failed=$((failed + 1))  # a phase that could not say what it ran counts as a failure
     return
@@ -43,7 +44,7 @@ fi
 echo "test.sh: main suite $((SECONDS - start)) s" >&2
 
 if [ "$main_only" -eq 0 ]; then
-  for phase in sanitize fuzz transparency; do
+  for phase in sanitize fuzz transparency test-aarch64; do
     t0=$SECONDS
     bash "$top/scripts/$phase.sh" 2>&1 | tee "$logs/$phase" || rc=1
     count "$logs/$phase"

@@ -116,8 +116,9 @@ FG_EXPORT int daemon(int nochdir, int noclose) {
   return fg::engine_daemon(nochdir, noclose, caller(__builtin_return_address(0)), real);
 }
 
-// posix_spawn and posix_spawnp exist in two glibc versions (GLIBC_2.2.5, GLIBC_2.15); each
-// version is wrapped separately and calls the same version of the real function.
+// posix_spawn and posix_spawnp exist in two glibc versions on x86_64 (GLIBC_2.2.5, GLIBC_2.15);
+// each version is wrapped separately and calls the same version of the real function. aarch64
+// has one version (GLIBC_2.17): one unversioned wrapper each.
 #define FORKGUARD_SPAWN_WRAPPER(wrapper, id, kind)                                                    \
   FG_EXPORT int wrapper(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,      \
                         const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {      \
@@ -127,17 +128,22 @@ FG_EXPORT int daemon(int nochdir, int noclose) {
     return fg::engine_posix_spawn(kind, pid, path, actions, attr, argv, envp,                         \
                                   caller(__builtin_return_address(0)), real);                         \
   }
+#if defined(__x86_64__)
 FORKGUARD_SPAWN_WRAPPER(forkguard_posix_spawn_2_15, posix_spawn, fg::CallKind::posix_spawn)
 FORKGUARD_SPAWN_WRAPPER(forkguard_posix_spawn_2_2_5, posix_spawn_2_2_5, fg::CallKind::posix_spawn)
 FORKGUARD_SPAWN_WRAPPER(forkguard_posix_spawnp_2_15, posix_spawnp, fg::CallKind::posix_spawnp)
 FORKGUARD_SPAWN_WRAPPER(forkguard_posix_spawnp_2_2_5, posix_spawnp_2_2_5, fg::CallKind::posix_spawnp)
-#undef FORKGUARD_SPAWN_WRAPPER
 
 // ", remove": only the versioned names are exported, not the C names above.
 __asm__(".symver forkguard_posix_spawn_2_15, posix_spawn@@GLIBC_2.15, remove");
 __asm__(".symver forkguard_posix_spawn_2_2_5, posix_spawn@GLIBC_2.2.5, remove");
 __asm__(".symver forkguard_posix_spawnp_2_15, posix_spawnp@@GLIBC_2.15, remove");
 __asm__(".symver forkguard_posix_spawnp_2_2_5, posix_spawnp@GLIBC_2.2.5, remove");
+#else
+FORKGUARD_SPAWN_WRAPPER(posix_spawn, posix_spawn, fg::CallKind::posix_spawn)
+FORKGUARD_SPAWN_WRAPPER(posix_spawnp, posix_spawnp, fg::CallKind::posix_spawnp)
+#endif
+#undef FORKGUARD_SPAWN_WRAPPER
 
 // The exec family: pass-through, except in a vfork-substitute child, which gets its caught
 // signals reset and the program's signal mask back right before the real exec.

@@ -13,6 +13,8 @@
 
 #include "forkguard/diag.hpp"
 #include "forkguard/fixed_writer.hpp"
+#include "forkguard/libc_features.hpp"
+#include "forkguard/libgcc_floor.hpp"
 #include "forkguard/slim_child.hpp"
 
 namespace forkguard::real {
@@ -24,9 +26,31 @@ namespace {
 extern "C" const char __ehdr_start __attribute__((visibility("hidden")));
 extern "C" const char _end __attribute__((visibility("hidden")));
 
+// libc functions newer than the library's floor (glibc 2.17) that it looks up or may look up. A
+// build for the tests (FORKGUARD_TEST_OLD_LIBC) finds none of them, as glibc 2.17 would not, so
+// that the observe and mitigate checks show the library working without them.
+constexpr const char* kAfterFloor[] = {
+    "_Fork",          "closefrom",   "close_range",     "posix_spawn_file_actions_addclosefrom_np",
+    "pidfd_open",     "pidfd_spawn", "_dl_find_object", "__libc_single_threaded",
+    "gettid",         "execveat",
+};
+
+bool after_floor(const char* name) {
+  for (const char* n : kAfterFloor)
+    if (std::strcmp(n, name) == 0) return true;
+  return false;
+}
+
+#if defined(FORKGUARD_TEST_OLD_LIBC)
+constexpr bool kOldLibc = true;
+#else
+constexpr bool kOldLibc = false;
+#endif
+
 // dlsym/dlvsym past this library; an address inside this library (our own wrapper, seen
 // through an unusual link order) is rejected rather than called into a loop.
 void* lookup(const char* name, const char* version) {
+  if (kOldLibc && after_floor(name)) return nullptr;
   void* fn = version != nullptr ? dlvsym(RTLD_NEXT, name, version) : dlsym(RTLD_NEXT, name);
   const auto a = reinterpret_cast<uintptr_t>(fn);
   if (a >= reinterpret_cast<uintptr_t>(&__ehdr_start) && a < reinterpret_cast<uintptr_t>(&_end)) return nullptr;
@@ -52,6 +76,11 @@ const char* env_lookup(const char* name, void*) { return getenv(name); }
 FORKGUARD_HOOKS(FORKGUARD_DEFINE_REAL)
 #undef FORKGUARD_DEFINE_REAL
 
+void* optional(const char* name) {
+  if (kOldLibc && after_floor(name)) return nullptr;
+  return dlsym(RTLD_DEFAULT, name);
+}
+
 void report_missing(const char* name) {
   char msg[160];
   FixedWriter w(msg, sizeof msg - 1);
@@ -63,6 +92,11 @@ void report_missing(const char* name) {
 }
 
 void init() {
+  // Features newer than the floor, looked up here, where dlsym is safe (constructor, or a wrapper's
+  // first call, before any fork of ours): the core asks libc_features.hpp.
+  set_libc_single_threaded_flag(static_cast<const char*>(optional("__libc_single_threaded")));
+  // glibc 2.35's _dl_find_object is found by the core itself (no dlsym: src/libgcc_floor.cpp).
+  if (kOldLibc) libgcc_find_object_without_glibc();
   // AT_SECURE: a setuid/setgid program; paths chosen by the environment are not honoured there.
   engine_init(env_lookup, nullptr, getauxval(AT_SECURE) != 0);
 }

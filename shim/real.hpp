@@ -9,6 +9,19 @@
 
 #include "forkguard/engine.hpp"
 
+/// posix_spawn[p] have two versions on x86_64 (GLIBC_2.2.5, GLIBC_2.15) and one on aarch64.
+#if defined(__x86_64__)
+#define FORKGUARD_SPAWN_HOOKS(X)                    \
+  X(posix_spawn, posix_spawn, "GLIBC_2.15")         \
+  X(posix_spawn_2_2_5, posix_spawn, "GLIBC_2.2.5")  \
+  X(posix_spawnp, posix_spawnp, "GLIBC_2.15")       \
+  X(posix_spawnp_2_2_5, posix_spawnp, "GLIBC_2.2.5")
+#else
+#define FORKGUARD_SPAWN_HOOKS(X)    \
+  X(posix_spawn, posix_spawn, nullptr) \
+  X(posix_spawnp, posix_spawnp, nullptr)
+#endif
+
 /// How to add a hook: one X(id, libc symbol, symbol version or nullptr for the default) line
 /// here, then its wrapper in interpose.cpp. Each type is libc's own declaration (decltype).
 #define FORKGUARD_HOOKS(X)                          \
@@ -18,10 +31,7 @@
   X(system, system, nullptr)                        \
   X(popen, popen, nullptr)                          \
   X(pclose, pclose, nullptr)                        \
-  X(posix_spawn, posix_spawn, "GLIBC_2.15")         \
-  X(posix_spawn_2_2_5, posix_spawn, "GLIBC_2.2.5")  \
-  X(posix_spawnp, posix_spawnp, "GLIBC_2.15")       \
-  X(posix_spawnp_2_2_5, posix_spawnp, "GLIBC_2.2.5") \
+  FORKGUARD_SPAWN_HOOKS(X)                          \
   X(daemon, daemon, nullptr)                        \
   X(execve, execve, nullptr)                        \
   X(execv, execv, nullptr)                          \
@@ -36,6 +46,12 @@ namespace forkguard::real {
 #define FORKGUARD_DECLARE_REAL(id, sym, version) decltype(&::sym) id();
 FORKGUARD_HOOKS(FORKGUARD_DECLARE_REAL)
 #undef FORKGUARD_DECLARE_REAL
+
+/// A function of a libc newer than the library's floor (glibc 2.17), looked up at run time: nullptr
+/// where the running libc lacks it, so each such function is an optional feature that every
+/// caller must do without. Always nullptr in the tests' old-libc build (FORKGUARD_TEST_OLD_LIBC).
+/// Every function glibc 2.17 did not have is found through here or lookup() below, never linked.
+void* optional(const char* name);
 
 /// Reads the settings once (constructor, or the first wrapper that runs before it).
 void init();

@@ -159,8 +159,15 @@ extern "C" __attribute__((visibility("hidden"))) int _dl_find_object(void* pc, s
 
 bool forkguard::libgcc_uses_glibc_find_object() { return glibc_find_object() != nullptr; }
 
+void forkguard::libgcc_find_object_without_glibc() {
+  g_glibc_find.store(nullptr, std::memory_order_release);
+  g_looked_up.store(true, std::memory_order_release);
+}
+
 #else
 
 bool forkguard::libgcc_uses_glibc_find_object() { return false; }
+
+void forkguard::libgcc_find_object_without_glibc() {}
 
 #endif

@@ -17,11 +17,9 @@
 #include <cstring>
 
 #include "forkguard/fixed_writer.hpp"
+#include "forkguard/libc_features.hpp"
 #include "forkguard/probe.hpp"
 
-// glibc 2.32+: true until the process first creates a thread (glibc's malloc skips its locks on
-// the same knowledge). Weak: absent from older glibc, where /proc is asked instead.
-extern "C" char __libc_single_threaded __attribute__((weak));
 
 // Defined only in a copy of the library built for the tests (tests/helpers/substitute_despite_
 // threads.cpp), never in the one installed: there the substitute runs while other threads live,
@@ -54,7 +52,13 @@ thread_local uintptr_t t_region_end = 0;  // cached vfork_sub_region_end()
 // Set by prepare(), cleared by finish(): the child sees it too (shared TLS).
 thread_local VforkSubSlot* t_active = nullptr;
 
-bool libc_single_threaded() { return &__libc_single_threaded != nullptr && __libc_single_threaded != 0; }
+// glibc 2.32+'s __libc_single_threaded: true until the process first creates a thread (glibc's
+// malloc skips its locks on the same knowledge). Found at load, not linked (the floor is 2.17, and
+// even a weak reference needs GLIBC_2.32): on older glibc /proc is asked instead.
+bool libc_single_threaded() {
+  const char* flag = libc_single_threaded_flag();
+  return flag != nullptr && *flag != 0;
+}
 
 bool stack_block(uintptr_t& lo, uintptr_t& top) {
   if (t_stack_top == 0) {

@@ -14,4 +14,8 @@ namespace forkguard {
 /// libgcc_eh objects whose references they must satisfy.)
 bool libgcc_uses_glibc_find_object();
 
+/// From now on libgcc's lookups walk dl_iterate_phdr, as on a glibc without _dl_find_object (before
+/// 2.35). For the tests' old-libc copy of the library (shim/real.cpp): call before any capture.
+void libgcc_find_object_without_glibc();
+
 }  // namespace forkguard

@@ -2,6 +2,7 @@
 # @file install.sh
 # @brief install.sh CASE BUILD_DIR BUILT_FORKGUARD
 #   cmake-install  `cmake --install BUILD --prefix TMP`: files in bin/, lib/, share/man, share/doc
+#   tgz            `cpack -G TGZ`, the relocatable tarball unpacked into a fresh directory
 #   deb            `cpack -G DEB`, the package's control fields and contents, `dpkg-deb -x` into a
 #                  fresh root, then the demo run from there
 # Both then run ROOT/bin/forkguard run -- ROOT/bin/forkguard-demo and check that the installed
@@ -84,6 +85,7 @@ deb)
   echo "package: $(basename "$deb")"
   dpkg-deb -f "$deb" Package Version Architecture Depends Maintainer | tee "$tmp/control"
   has "$tmp/control" '^Package: forkguard$'
+  has "$tmp/control" "^Architecture: $(dpkg --print-architecture)\$"
   has "$tmp/control" '^Depends: .*libc6'
   has "$tmp/control" '^Depends: .*libunwind8'
   has "$tmp/control" '^Maintainer: .+'
@@ -97,6 +99,23 @@ deb)
   dpkg-deb -x "$deb" "$root"
   check_manpage "$root/usr/share/man/man1/forkguard.1.gz"
   run_demo "$root/usr/bin" "$root/usr/lib"
+  ;;
+tgz)
+  # The relocatable tarball: unpacked anywhere, its forkguard finds its own library.
+  command -v cpack >/dev/null || { echo "SKIP: needs cpack"; exit 77; }
+  (cd "$build" && cpack -G TGZ -B "$tmp/pkg") >"$tmp/cpack.log" 2>&1 || { cat "$tmp/cpack.log" >&2; fail "cpack -G TGZ failed"; }
+  tgz=$(ls "$tmp"/pkg/forkguard-*-linux-*.tar.gz 2>/dev/null | head -1)
+  [ -n "$tgz" ] || { cat "$tmp/cpack.log" >&2; fail "cpack wrote no forkguard-*-linux-*.tar.gz"; }
+  echo "package: $(basename "$tgz")"
+  mkdir "$tmp/somewhere"
+  tar -xzf "$tgz" -C "$tmp/somewhere"
+  top=$(find "$tmp/somewhere" -mindepth 1 -maxdepth 1 -type d)
+  [ "$(basename "$top")" = "$(basename "$tgz" .tar.gz)" ] || fail "the tarball's top directory is $(basename "$top")"
+  for f in bin/forkguard bin/forkguard-demo lib/libforkguard.so share/man/man1/forkguard.1.gz share/doc/forkguard/README.md; do
+    [ -f "$top/$f" ] || { find "$top" >&2; fail "the tarball lacks $f"; }
+  done
+  check_manpage "$top/share/man/man1/forkguard.1.gz"
+  run_demo "$top/bin" "$top/lib"
   ;;
 *) fail "unknown case $case_name" ;;
 esac

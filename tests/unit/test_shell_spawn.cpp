@@ -350,7 +350,7 @@ TEST_CASE("system and pclose: a signal interrupting the wait leaves errno as gli
   }
 }
 
-TEST_CASE("system: spawn failure is -1 with the spawn's errno (glibc 2.36: 127)", "[shell]") {
+TEST_CASE("system: spawn failure is -1 with the spawn's errno (glibc 2.36: 127)", "[shell][kernel]") {
   SigRestore restore;
   set_handler(SIGINT, sigint_handler);
   const SigState before;
@@ -526,7 +526,7 @@ TEST_CASE("popen: modes accepted and rejected exactly as glibc", "[shell]") {
   CHECK(errno == EINVAL);
 }
 
-TEST_CASE("a 1 MiB command and a NULL popen command: results as glibc's", "[shell]") {
+TEST_CASE("a 1 MiB command and a NULL popen command: results as glibc's", "[shell][kernel]") {
   // execve refuses one argument over MAX_ARG_STRLEN (128 KiB): the spawn fails with E2BIG.
   const std::string big = "true " + std::string(1024 * 1024, 'x');
   const Outcome g = do_system(Impl::glibc, big.c_str());
@@ -662,7 +662,7 @@ TEST_CASE("pclose of a stream popen did not open: -1/ECHILD, stream untouched", 
   CHECK_FALSE(ours);
 }
 
-TEST_CASE("popen: ownership, child pid, spawn failure leaks nothing", "[shell]") {
+TEST_CASE("popen: ownership, child pid, spawn failure leaks nothing", "[shell][kernel]") {
   pid_t child = -1;
   FILE* f = fg::shell_popen("exit 7", "r", ::posix_spawn, &child);
   REQUIRE(f != nullptr);
@@ -702,7 +702,7 @@ TEST_CASE("shell_spawn strace helper", "[.][shell_strace_helper]") {
   if (f != nullptr) ::pclose(f);
 }
 
-TEST_CASE("strace: the shell child is a clone(CLONE_VM|CLONE_VFORK), argv as glibc's", "[shell]") {
+TEST_CASE("strace: the shell child is a clone(CLONE_VM|CLONE_VFORK), argv as glibc's", "[shell][kernel]") {
   if (::system("strace -V >/dev/null 2>&1") != 0) {
     WARN("strace not available: skipped");
     return;

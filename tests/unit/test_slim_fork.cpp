@@ -181,7 +181,7 @@ TEST_CASE("slim candidates: large anonymous charged mappings only") {
   CHECK_FALSE(forkguard::slim_candidate(vma(0x7f00'0000'0000, 0x7f00'0000'0000 + (64 << 20), true, false), lim));
 }
 
-TEST_CASE("a slim fork's child reads the parent's data where it was written and zeros where it never was") {
+TEST_CASE("a slim fork's child reads the parent's data where it was written and zeros where it never was", "[slim][kernel]") {
   Data d;
   const forkguard::SlimPlan plan = plan_now();
   REQUIRE(covers(plan, d.at(4096)));                  // never written: left out
@@ -216,7 +216,7 @@ TEST_CASE("a slim fork's child reads the parent's data where it was written and 
   CHECK_FALSE(has_dontcopy(d.at(4096)));
 }
 
-TEST_CASE("a child made by _Fork (no atfork handlers) gets its zeros too") {
+TEST_CASE("a child made by _Fork (no atfork handlers) gets its zeros too", "[slim][kernel]") {
   Data d;
   const forkguard::SlimPlan plan = plan_now();
   REQUIRE(covers(plan, d.at(4096)));
@@ -228,7 +228,7 @@ TEST_CASE("a child made by _Fork (no atfork handlers) gets its zeros too") {
   CHECK(WEXITSTATUS(status) == 3);
 }
 
-TEST_CASE("in overcommit mode 2 the child's zeros are read-only: a write there is a fault with its own record") {
+TEST_CASE("in overcommit mode 2 the child's zeros are read-only: a write there is a fault with its own record", "[slim][kernel]") {
   Data d;
   const forkguard::SlimPlan plan = plan_now();
   REQUIRE(covers(plan, d.at(4 * kMiB)));
@@ -272,7 +272,7 @@ TEST_CASE("in overcommit mode 2 the child's zeros are read-only: a write there i
   }
 }
 
-TEST_CASE("a page the parent writes after the check gets no zeros in the child, and touching it is a fault record") {
+TEST_CASE("a page the parent writes after the check gets no zeros in the child, and touching it is a fault record", "[slim][kernel]") {
   // The race the child's own check handles: the plan was checked, then another thread wrote a
   // page of a never-written region before the fork. The child reads the parent's page tables
   // (its inherited /proc/PID/pagemap) and leaves that page out instead of giving it zeros.
@@ -297,7 +297,7 @@ TEST_CASE("a page the parent writes after the check gets no zeros in the child, 
   }
 }
 
-TEST_CASE("written memory left out: the child that touches it writes a fault record naming the rule") {
+TEST_CASE("written memory left out: the child that touches it writes a fault record naming the rule", "[slim][kernel]") {
   Data d;
   forkguard::SlimPlan plan;
   plan.regions[0] = forkguard::SlimRegion{d.at(0), d.at(Data::kLen / 2), true, false};
@@ -328,7 +328,7 @@ void program_handler(int, siginfo_t* info, void*) {
   _exit(42);
 }
 
-TEST_CASE("a program's own SIGSEGV handler gets the fault as without the library, after the fault record") {
+TEST_CASE("a program's own SIGSEGV handler gets the fault as without the library, after the fault record", "[slim][kernel]") {
   Data d;
   forkguard::SlimPlan plan;
   plan.regions[0] = forkguard::SlimRegion{d.at(0), d.at(Data::kLen / 2), true, false};
@@ -388,7 +388,7 @@ TEST_CASE("a program's own SIGSEGV handler gets the fault as without the library
   }
 }
 
-TEST_CASE("a slim fork never clears a DONTFORK the program set itself") {
+TEST_CASE("a slim fork never clears a DONTFORK the program set itself", "[slim][kernel]") {
   const size_t len = 256ull << 20;
   void* own = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   REQUIRE(own != MAP_FAILED);
@@ -403,7 +403,7 @@ TEST_CASE("a slim fork never clears a DONTFORK the program set itself") {
   munmap(own, len);
 }
 
-TEST_CASE("zeros are mapped around what is already there, never over it") {
+TEST_CASE("zeros are mapped around what is already there, never over it", "[slim][kernel]") {
   const size_t len = 16 * kMiB;
   auto* r = static_cast<char*>(mmap(nullptr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   REQUIRE(r != MAP_FAILED);
@@ -421,7 +421,7 @@ TEST_CASE("zeros are mapped around what is already there, never over it") {
   munmap(r, len);
 }
 
-TEST_CASE("the child handler does nothing in a child of a fork that is no slim fork") {
+TEST_CASE("the child handler does nothing in a child of a fork that is no slim fork", "[slim][kernel]") {
   Data d;
   forkguard::slim_register_atfork();
   const pid_t pid = fork();  // the program's own fork: the handler runs, disarmed
@@ -431,7 +431,7 @@ TEST_CASE("the child handler does nothing in a child of a fork that is no slim f
   CHECK(WEXITSTATUS(status) == 3);
 }
 
-TEST_CASE("a cached layout never leaves out a page written since it was made") {
+TEST_CASE("a cached layout never leaves out a page written since it was made", "[slim][kernel]") {
   Data d;
   forkguard::SlimLimits lim;
   lim.min_kb = 32 * 1024;
@@ -451,7 +451,7 @@ TEST_CASE("a cached layout never leaves out a page written since it was made") {
   CHECK(covers(plan, d.at(4096)));  // the runs around it still go
 }
 
-TEST_CASE("the slim layout is reused while /proc/self/maps is unchanged, and redone when it changes") {
+TEST_CASE("the slim layout is reused while /proc/self/maps is unchanged, and redone when it changes", "[slim][kernel]") {
   // Both ways of checking a reused layout: PROCMAP_QUERY (Linux 6.11+) and the maps hash (older).
   bool by_hash = false;
   SECTION("PROCMAP_QUERY") {}
@@ -480,7 +480,7 @@ TEST_CASE("the slim layout is reused while /proc/self/maps is unchanged, and red
   forkguard::slim_plan_check_by_maps_hash(false);
 }
 
-TEST_CASE("a reused slim layout is checked mapping by mapping: a changed one means a new layout") {
+TEST_CASE("a reused slim layout is checked mapping by mapping: a changed one means a new layout", "[slim][kernel]") {
   const size_t len = 256ull << 20;
   auto* region = static_cast<char*>(mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   REQUIRE(region != MAP_FAILED);
@@ -535,7 +535,7 @@ void* park(void* arg) {
 }
 }  // namespace
 
-TEST_CASE("a slim fork leaves another thread's descriptor in the child: glibc's fork child writes it") {
+TEST_CASE("a slim fork leaves another thread's descriptor in the child: glibc's fork child writes it", "[slim][kernel]") {
   // glibc keeps a thread's struct pthread at the top of its stack mapping, and the child of
   // fork() (reclaim_stacks) writes every other thread's descriptor: a thread stack of
   // FORKGUARD_SLIM_MIN or more loses only what was never written.

@@ -109,7 +109,8 @@ void* wait_for_release(void*) {
 }
 }  // namespace
 
-TEST_CASE("vfork substitute: other threads are seen while they live, and not once joined") {
+// [kernel]: qemu-user 7.2 emulates /proc/self/stat with num_threads 0, so this runs in the guest.
+TEST_CASE("vfork substitute: other threads are seen while they live, and not once joined", "[vfork][kernel]") {
   // catch_discover_tests runs each case in a process of its own: the main thread starts alone.
   REQUIRE(vfork_sub_other_threads_live() == 0);
   pthread_t t;

@@ -56,7 +56,8 @@ using forkguard::Verdict;
 
 namespace {
 
-constexpr long kPage = 4096;
+// The system's page size (4 KiB, or 16/64 KiB on some arm64 kernels): mappings are sized in it.
+const long kPage = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
 
 struct Mapping {
   char* addr = nullptr;

@@ -57,14 +57,15 @@ int main(int argc, char** argv) {
   }
   long long headroom = limit - committed;
   size_t len = roomy ? (size_t)8 << 20 : (size_t)(headroom * 3 / 4) * 1024;
-  len = (len + 4095) & ~(size_t)4095;
-  char* cache = mmap(NULL, len + (guarded ? 4096 : 0), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (cache != MAP_FAILED && guarded) mprotect(cache + len, 4096, PROT_NONE);
+  const size_t page = (size_t)sysconf(_SC_PAGESIZE); /* 4 KiB, or 16/64 KiB on some arm64 kernels */
+  len = (len + page - 1) & ~(page - 1);
+  char* cache = mmap(NULL, len + (guarded ? page : 0), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (cache != MAP_FAILED && guarded) mprotect(cache + len, page, PROT_NONE);
   if (cache == MAP_FAILED) {
     fprintf(stderr, "legacy: cannot map the cache: %s\n", strerror(errno));
     return 2;
   }
-  for (size_t off = 0; off < ((size_t)1 << 20) && off < len; off += 4096) cache[off] = 1; /* 1 MiB touched */
+  for (size_t off = 0; off < ((size_t)1 << 20) && off < len; off += page) cache[off] = 1; /* 1 MiB touched */
   fprintf(stderr, "legacy: cache of %zu KiB mapped (headroom was %lld KiB)\n", len >> 10, headroom);
 
   int failures = 0;
