@@ -25,8 +25,14 @@ endforeach()
 # A copy of the library for that test only, whose vfork substitute runs while other threads live
 # (never installed): it shows the stores the rule protects being undone. Same sources and flags as
 # forkguard_shim, plus the one definition that lifts the rule.
-get_target_property(FG_SHIM_SOURCES forkguard_shim SOURCES)
-list(TRANSFORM FG_SHIM_SOURCES PREPEND ${CMAKE_SOURCE_DIR}/)
+get_target_property(FG_SHIM_SOURCES_AS_GIVEN forkguard_shim SOURCES)
+set(FG_SHIM_SOURCES "")
+foreach(src IN LISTS FG_SHIM_SOURCES_AS_GIVEN)
+  if(NOT IS_ABSOLUTE "${src}")
+    set(src "${CMAKE_SOURCE_DIR}/${src}")
+  endif()
+  list(APPEND FG_SHIM_SOURCES "${src}")
+endforeach()
 add_library(fg_test_shim_despite_threads SHARED ${FG_SHIM_SOURCES} ${FG_THREADS_HELPERS}/substitute_despite_threads.cpp)
 foreach(prop COMPILE_OPTIONS LINK_OPTIONS CXX_VISIBILITY_PRESET VISIBILITY_INLINES_HIDDEN LINK_DEPENDS)
   get_target_property(value forkguard_shim ${prop})
