@@ -33,6 +33,12 @@ bool resolved(Fn fn, const char* name) {
   return false;
 }
 
+// A fork-like call whose real function this libc lacks.
+pid_t fails_enosys() noexcept {
+  errno = ENOSYS;
+  return -1;
+}
+
 inline uintptr_t caller(void* return_address) { return reinterpret_cast<uintptr_t>(return_address); }
 
 template <typename Call>
@@ -78,7 +84,9 @@ fg::ForkEnter forkguard_fork_enter(uintptr_t return_address, uintptr_t entry_rsp
 
 fg::ForkEnter forkguard__Fork_enter(uintptr_t return_address, uintptr_t entry_rsp) {
   auto real = fg::real::_Fork();
-  if (!resolved(real, "_Fork")) return fg::ForkEnter{-1, nullptr};
+  // No _Fork in this libc (before glibc 2.34): the call fails with ENOSYS, and it is recorded,
+  // so that the notice naming the missing function reaches the log on this very record.
+  if (!resolved(real, "_Fork")) real = fails_enosys;
   ensure_init();
   fg::real::resolve_for_children();
   return fg::engine_fork_enter(fg::CallKind::_Fork, return_address, entry_rsp, real);
