@@ -10,7 +10,8 @@
  *     exactly the -e entries (nothing is inherited, so the child sees no LD_PRELOAD unless given
  *     one). W untimed warm-up iterations first. Prints median, p90 and mean in microseconds, or
  *     with --raw writes the samples to stdout as native int64 nanoseconds: N wall-clock, N CPU
- *     (the caller's CPU time plus the child's, from wait4), N until fork() returned in the caller. --hold-fd keeps a
+ *     (the caller's CPU time plus the child's, from wait4), N until fork() returned in the caller, N
+ *     the caller's own CPU time. --hold-fd keeps a
  *     close-on-exec descriptor open at FD ("high": RLIMIT_NOFILE - 128, where the shim's sink
  *     puts its log descriptor); --dlopen loads LIB (RTLD_LOCAL) first; --unw-backtrace loads
  *     libunwind and captures one stack. They exist to attribute the shim's cost to its side effects.
@@ -18,7 +19,7 @@
  * The suite (what `cmake --build <dir> --target bench` runs):
  *   spawn_bench --suite --shim libforkguard.so --noop libforkguard_bench_noop.so
  *               --child forkguard_bench_true [-n N] [-r R] [-w W] [--true /bin/true] [--explain] [--keep]
- *               [--figures TSV]
+ *               [--figures TSV] [--also-caller LIB]... [--also-child LIB]...
  *     Defaults: N = 2000 iterations per configuration, R = 20 rounds, W = 5 warm-up iterations per
  *     worker.
  *     Each configuration runs as a fresh worker process (this program, one configuration) for
@@ -37,6 +38,8 @@
  *     (a) shim / no shim, goal <= 1.04; (b) (forkguard - no preload) / (no-op - no preload), goal
  *     <= 1.5. --figures writes them as TSV lines (name, median, lowest, highest, goal) for
  *     bench/overhead.sh, which adds the substitutes' figures.
+ *     --also-caller / --also-child LIB add another build of the library (a variant) as an (a) or
+ *     (b) configuration in the same rounds: variants compared against one baseline.
  */
 #define _GNU_SOURCE
 #include "bench_util.h"
@@ -62,7 +65,8 @@ static void usage_error(const char* msg) {
           "spawn_bench: %s\n"
           "usage: spawn_bench [-n N] [-w W] [-e NAME=VALUE]... [--hold-fd FD|high] [--dlopen LIB] [--unw-backtrace] [--raw] PROGRAM\n"
           "       spawn_bench --suite --shim LIB --noop LIB --child PROGRAM [-n N] [-r R] [-w W]\n"
-          "                   [--true PROGRAM] [--keep] [--explain] [--figures TSV]\n",
+          "                   [--true PROGRAM] [--keep] [--explain] [--figures TSV]\n"
+          "                   [--also-caller LIB]... [--also-child LIB]...\n",
           msg);
   exit(2);
 }
@@ -77,8 +81,10 @@ static int64_t cpu_ns(void) {
 
 /* One fork + execve + waitpid; returns its wall-clock duration in ns, and in *cpu the CPU time it
    cost: the caller's own plus the child's (before and after exec), which preemption on a busy
-   machine does not inflate, and in *fork_ret the time until fork() returned in the caller. */
-static int64_t spawn_once(const char* program, char* const envp[], int64_t* cpu, int64_t* fork_ret) {
+   machine does not inflate, and in *fork_ret the time until fork() returned in the caller, and in
+   *caller_cpu the caller's CPU time alone (what the shim adds in (a), without the child's noise). */
+static int64_t spawn_once(const char* program, char* const envp[], int64_t* cpu, int64_t* fork_ret,
+                          int64_t* caller_cpu) {
   char* const argv[] = {(char*)program, NULL};
   const int64_t c0 = cpu_ns();
   const int64_t t0 = now_ns();
@@ -97,7 +103,8 @@ static int64_t spawn_once(const char* program, char* const envp[], int64_t* cpu,
   const int64_t t1 = now_ns();
   const int64_t child = ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
                         ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
-  *cpu = cpu_ns() - c0 + child;
+  *caller_cpu = cpu_ns() - c0;
+  *cpu = *caller_cpu + child;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     fprintf(stderr, "spawn_bench: %s did not exit 0 (status 0x%x)\n", program, status);
     exit(2);
@@ -194,18 +201,20 @@ static int run_single(int argc, char** argv) {
   envp[nenv] = NULL;
   if (program == NULL) usage_error("no PROGRAM");
   if (n == 0) usage_error("-n must be at least 1");
-  /* samples[0..n): wall-clock; [n..2n): CPU; [2n..3n): until fork() returned in the caller. */
-  int64_t* samples = malloc(3 * (size_t)n * sizeof *samples);
+  /* samples[0..n): wall-clock; [n..2n): CPU; [2n..3n): until fork() returned in the caller;
+     [3n..4n): the caller's CPU alone. */
+  int64_t* samples = malloc(4 * (size_t)n * sizeof *samples);
   if (samples == NULL) die("malloc");
-  int64_t cpu, fork_ret;
-  for (long i = 0; i < warm; ++i) (void)spawn_once(program, envp, &cpu, &fork_ret);
+  int64_t cpu, fork_ret, caller_cpu;
+  for (long i = 0; i < warm; ++i) (void)spawn_once(program, envp, &cpu, &fork_ret, &caller_cpu);
   for (long i = 0; i < n; ++i) {
-    samples[i] = spawn_once(program, envp, &cpu, &fork_ret);
+    samples[i] = spawn_once(program, envp, &cpu, &fork_ret, &caller_cpu);
+    samples[3 * n + i] = caller_cpu;
     samples[n + i] = cpu;
     samples[2 * n + i] = fork_ret;
   }
   if (raw) {
-    write_all(STDOUT_FILENO, samples, 3 * (size_t)n * sizeof *samples);
+    write_all(STDOUT_FILENO, samples, 4 * (size_t)n * sizeof *samples);
   } else {
     const struct stats st = summarize(samples, (size_t)n);
     const struct stats sc = summarize(samples + n, (size_t)n);
@@ -221,7 +230,7 @@ static int run_single(int argc, char** argv) {
 /* ---- the suite -------------------------------------------------------------------------- */
 
 enum { A_PLAIN, A_SHIM, B_NONE, B_NOOP, B_SHIM, NMAIN };
-#define MAX_CONFIG 12
+#define MAX_CONFIG 16
 
 struct config {
   const char* label;
@@ -237,6 +246,7 @@ struct config {
   double* round_medians_us;
   double* round_cpu_us;
   double* round_fork_us;
+  double* round_caller_cpu_us; /* the caller's own CPU time, per round */
   struct stats st, st_cpu, st_fork;
 };
 
@@ -295,9 +305,9 @@ static void run_worker(const char* self, struct config* c, long iters, long warm
     die("posix_spawn of the worker");
   }
   close(fds[1]);
-  int64_t* buf = malloc(3 * (size_t)iters * sizeof(int64_t));
+  int64_t* buf = malloc(4 * (size_t)iters * sizeof(int64_t));
   if (buf == NULL) die("malloc");
-  const size_t want = 3 * (size_t)iters * sizeof(int64_t);
+  const size_t want = 4 * (size_t)iters * sizeof(int64_t);
   size_t got = 0;
   while (got < want) {
     const ssize_t r = read(fds[0], (char*)buf + got, want - got);
@@ -323,6 +333,7 @@ static void run_worker(const char* self, struct config* c, long iters, long warm
   c->round_medians_us[round] = summarize(buf, (size_t)iters).median_us;
   c->round_cpu_us[round] = summarize(buf + iters, (size_t)iters).median_us;
   c->round_fork_us[round] = summarize(buf + 2 * iters, (size_t)iters).median_us;
+  c->round_caller_cpu_us[round] = summarize(buf + 3 * iters, (size_t)iters).median_us;
   free(buf);
 }
 
@@ -432,6 +443,11 @@ static int run_suite(int argc, char** argv) {
   const char *shim = NULL, *noop = NULL, *child = NULL, *truebin = "/bin/true";
   int keep = 0, explain = 0;
   const char* figures_path = NULL; /* --figures: the goal lines as TSV, for bench/overhead.sh */
+  /* --also-caller LIB / --also-child LIB: another build of the library (a variant), run as (a) or
+     (b) in the same rounds, so variants are compared against one baseline. */
+#define MAX_ALSO 4
+  const char* also[MAX_ALSO];
+  int also_child[MAX_ALSO], nalso = 0;
   for (int i = 1; i < argc; ++i) {
     const char* a = argv[i];
     const int has = i + 1 < argc;
@@ -456,6 +472,10 @@ static int run_suite(int argc, char** argv) {
       explain = 1;
     } else if (strcmp(a, "--figures") == 0 && has) {
       figures_path = argv[++i];
+    } else if ((strcmp(a, "--also-caller") == 0 || strcmp(a, "--also-child") == 0) && has) {
+      if (nalso == MAX_ALSO) usage_error("too many --also-caller/--also-child");
+      also_child[nalso] = strcmp(a, "--also-child") == 0;
+      also[nalso++] = argv[++i];
     } else {
       usage_error("unknown suite option");
     }
@@ -521,11 +541,37 @@ static int run_suite(int argc, char** argv) {
     c = new_config(cfg, &ncfg, "no shim, one unw_backtrace() done", A_PLAIN, truebin);
     add_arg(c, "--unw-backtrace");
   }
+  const int first_also = ncfg;
+  for (int v = 0; v < nalso; ++v) {
+    char abs_path[4096];
+    if (realpath(also[v], abs_path) == NULL) die(also[v]);
+    char* label = fmt(also_child[v] ? "child preload %s" : "caller preload %s", abs_path);
+    if (strlen(label) > 44) label += strlen(label) - 44; /* the tail names the variant */
+    if (also_child[v]) {
+      c = new_config(cfg, &ncfg, label, B_NONE, child_abs);
+      add_env(c->child_env, "FORKGUARD_MODE=observe");
+      add_env(c->child_env, "FORKGUARD_FORMAT=json");
+      add_env(c->child_env, fmt("FORKGUARD_LOG=%s", child_log));
+      add_env(c->child_env, "FORKGUARD_STACK=16");
+      add_env(c->child_env, fmt("LD_PRELOAD=%s", abs_path));
+    } else {
+      c = new_config(cfg, &ncfg, label, A_PLAIN, truebin);
+      add_env(c->worker_env, fmt("LD_PRELOAD=%s", abs_path));
+      add_env(c->worker_env, "FORKGUARD_MODE=observe");
+      add_env(c->worker_env, "FORKGUARD_FORMAT=json");
+      char* log = fmt("%s/variant-X.jsonl", dir);
+      log[strlen(log) - 7] = (char)('0' + v);
+      add_env(c->worker_env, fmt("FORKGUARD_LOG=%s", log));
+      add_env(c->worker_env, "FORKGUARD_STACK=16");
+    }
+  }
   for (int k = 0; k < ncfg; ++k) {
     cfg[k].samples = malloc((size_t)total * sizeof(int64_t));
     cfg[k].cpu = malloc((size_t)total * sizeof(int64_t));
     cfg[k].fork_ret = malloc((size_t)total * sizeof(int64_t));
     cfg[k].round_fork_us = malloc((size_t)rounds * sizeof(double));
+    cfg[k].round_caller_cpu_us = malloc((size_t)rounds * sizeof(double));
+    if (cfg[k].round_caller_cpu_us == NULL) die("malloc");
     if (cfg[k].fork_ret == NULL || cfg[k].round_fork_us == NULL) die("malloc");
     cfg[k].round_medians_us = malloc((size_t)rounds * sizeof(double));
     cfg[k].round_cpu_us = malloc((size_t)rounds * sizeof(double));
@@ -589,21 +635,28 @@ static int run_suite(int argc, char** argv) {
   for (int k = B_NONE; k <= B_SHIM; ++k) print_row(&cfg[k]);
   if (explain) {
     printf("(a) where the caller's time goes\n");
-    for (int k = first_explain; k < ncfg; ++k) print_row(&cfg[k]);
+    for (int k = first_explain; k < first_also; ++k) print_row(&cfg[k]);
+  }
+  if (nalso > 0) {
+    printf("variants (--also-caller: against 'no shim'; --also-child: against 'no preload')\n");
+    for (int k = first_also; k < ncfg; ++k) print_row(&cfg[k]);
   }
   printf("added, as the median of per-round median differences [min..max over %ld rounds]\n", rounds);
-  printf("    %-44s %26s %26s %26s\n", "", "wall-clock", "CPU (caller + child)", "until fork() returned");
+  printf("    %-44s %26s %26s %26s %26s\n", "", "wall-clock", "CPU (caller + child)", "until fork() returned",
+         "caller's CPU");
   for (int k = 0; k < ncfg; ++k) {
     if (k == A_PLAIN || k == B_NONE) continue;
     const struct config* b = &cfg[cfg[k].base];
     const struct paired p = paired_diff(cfg[k].round_medians_us, b->round_medians_us, (int)rounds);
     const struct paired q = paired_diff(cfg[k].round_cpu_us, b->round_cpu_us, (int)rounds);
     const struct paired f = paired_diff(cfg[k].round_fork_us, b->round_fork_us, (int)rounds);
-    char w[64], u[64], x[64];
+    const struct paired o = paired_diff(cfg[k].round_caller_cpu_us, b->round_caller_cpu_us, (int)rounds);
+    char w[64], u[64], x[64], y[64];
     snprintf(w, sizeof w, "%+.1f [%+.1f..%+.1f]", p.median, p.lo, p.hi);
     snprintf(u, sizeof u, "%+.1f [%+.1f..%+.1f]", q.median, q.lo, q.hi);
     snprintf(x, sizeof x, "%+.1f [%+.1f..%+.1f]", f.median, f.lo, f.hi);
-    printf("    %-44s %26s %26s %26s\n", cfg[k].label, w, u, x);
+    snprintf(y, sizeof y, "%+.1f [%+.1f..%+.1f]", o.median, o.lo, o.hi);
+    printf("    %-44s %26s %26s %26s %26s\n", cfg[k].label, w, u, x, y);
   }
   const double cpu_a = cfg[A_SHIM].st_cpu.median_us - cfg[A_PLAIN].st_cpu.median_us;
   const double cpu_noop = cfg[B_NOOP].st_cpu.median_us - cfg[B_NONE].st_cpu.median_us;
@@ -647,6 +700,12 @@ static int run_suite(int argc, char** argv) {
     char* other = fmt("%s/caller-nostack.jsonl", dir);
     unlink(other);
     free(other);
+    for (int v = 0; v < nalso; ++v) {
+      char* log = fmt("%s/variant-X.jsonl", dir);
+      log[strlen(log) - 7] = (char)('0' + v);
+      unlink(log);
+      free(log);
+    }
     rmdir(dir);
   }
   return 0;

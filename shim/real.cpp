@@ -32,8 +32,6 @@ void* lookup(const char* name, const char* version) {
   return fn;
 }
 
-const char* env_lookup(const char* name, void*) { return getenv(name); }
-
 }  // namespace
 
 #define FORKGUARD_DEFINE_REAL(id, sym, version)                                   \
@@ -62,8 +60,11 @@ void report_missing(const char* name) {
 }
 
 void init() {
+  // One pass over environ for every FORKGUARD_* variable, not one getenv() walk per setting.
+  EnvSnapshot env;
+  snapshot_environment(environ, env);
   // AT_SECURE: a setuid/setgid program; paths chosen by the environment are not honoured there.
-  engine_init(env_lookup, nullptr, getauxval(AT_SECURE) != 0);
+  engine_init(snapshot_lookup, &env, getauxval(AT_SECURE) != 0);
 }
 
 void resolve_for_children() {
