@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "forkguard/picture.hpp"
 #include "forkguard/probe.hpp"
 
 using namespace forkguard;
@@ -562,5 +563,47 @@ TEST_CASE("probe: read_vm_sysctl on a tree of garbage, out-of-range and unreadab
   CHECK(s.overcommit_kbytes == -1);
   CHECK(s.admin_reserve_kbytes == 8192);
   CHECK(s.user_reserve_kbytes == -1);
+  REQUIRE(system(("rm -rf " + root).c_str()) == 0);
+}
+
+TEST_CASE("probe: this process's picture reads CapEff only where the rule uses it (mode 2)", "[probe][picture]") {
+  // A /proc of fixtures for statm and meminfo; capget(2) is the real one.
+  char tmpl[] = "/tmp/fg-picture-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  const std::string root = tmpl;
+  REQUIRE(mkdir((root + "/self").c_str(), 0700) == 0);
+  std::ofstream(root + "/self/statm", std::ios::binary) << load("statm_real.txt");
+  std::ofstream(root + "/meminfo", std::ios::binary) << load("meminfo_real.txt");
+  ProcStatus real_status;
+  char buf[8192];
+  REQUIRE(read_small_file("/proc/self/status", buf, sizeof buf) > 0);
+  REQUIRE(parse_status(buf, real_status));
+  REQUIRE(real_status.cap_eff >= 0);
+  const bool has_admin = ((real_status.cap_eff >> 21) & 1) != 0;
+
+  for (int mode : {0, 1, 2, -1}) {
+    CAPTURE(mode);
+    VmSysctl vm;
+    vm.overcommit_memory = mode;
+    vm.overcommit_ratio = 50;
+    vm.overcommit_kbytes = 0;
+    vm.admin_reserve_kbytes = 8192;
+    vm.user_reserve_kbytes = 131072;
+    Picture p;
+    gather_picture(0, Precision::automatic, 10, p, root.c_str(), &vm);
+    CHECK(p.status.vm_size_kb > 0);          // statm came from the fixture
+    CHECK(p.mem.committed_as_kb > 0);        // and meminfo
+    if (mode == 0 || mode == 1) {
+      CHECK(p.status.cap_eff == -1);         // not read: these rules never look at it
+      CHECK_FALSE(p.inputs.cap_sys_admin);
+      CommitInputs with_admin = p.inputs;    // and the verdict cannot depend on it
+      with_admin.cap_sys_admin = true;
+      CHECK(predict_fork(with_admin).verdict == p.verdict.verdict);
+      CHECK(predict_fork(with_admin).margin_kb == p.verdict.margin_kb);
+    } else {
+      CHECK(p.status.cap_eff == real_status.cap_eff);
+      CHECK(p.inputs.cap_sys_admin == has_admin);
+    }
+  }
   REQUIRE(system(("rm -rf " + root).c_str()) == 0);
 }
