@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -12,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "forkguard/kept_proc_file.hpp"
+#include "forkguard/owned_fd.hpp"
 #include "forkguard/picture.hpp"
 #include "forkguard/probe.hpp"
 
@@ -606,4 +609,91 @@ TEST_CASE("probe: this process's picture reads CapEff only where the rule uses i
     }
   }
   REQUIRE(system(("rm -rf " + root).c_str()) == 0);
+}
+
+TEST_CASE("probe: a kept /proc file reads what a fresh open reads, through one high close-on-exec descriptor",
+          "[probe][kept]") {
+  KeptProcFile meminfo{"/proc/meminfo", false};
+  char buf[8192];
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(meminfo.read(buf, sizeof buf, 0) > 0);
+    MemInfo m;
+    REQUIRE(parse_meminfo(buf, m));
+    CHECK(m.complete());
+  }
+  const int fd = meminfo.current_fd();
+  REQUIRE(fd >= high_descriptor_floor());
+  CHECK((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+  REQUIRE(meminfo.read(buf, sizeof buf, 0) > 0);
+  CHECK(meminfo.current_fd() == fd);  // the same one, not a new one per read
+
+  KeptProcFile statm{"/proc/self/statm", true};
+  REQUIRE(statm.read(buf, sizeof buf, getpid()) > 0);
+  ProcStatm sm;
+  CHECK(parse_statm(buf, sm));
+  CHECK(sm.size > 0);
+  char small[4];  // cut like read_small_file: cap - 1 bytes and a NUL
+  CHECK(statm.read(small, sizeof small, getpid()) == 3);
+  CHECK(small[3] == '\0');
+  close(statm.current_fd());  // leave no descriptor behind for the other tests
+  close(meminfo.current_fd());
+}
+
+TEST_CASE("probe: a kept /proc file never reads or closes a number the program reused", "[probe][kept]") {
+  KeptProcFile meminfo{"/proc/meminfo", false};
+  char buf[8192];
+  REQUIRE(meminfo.read(buf, sizeof buf, 0) > 0);
+  const int kept = meminfo.current_fd();
+  REQUIRE(kept >= 0);
+  // The program closes every descriptor and gets our number back for a file of its own.
+  char path[] = "/tmp/fg-kept-XXXXXX";
+  const int mine = mkstemp(path);
+  REQUIRE(mine >= 0);
+  REQUIRE(write(mine, "the program's data\n", 19) == 19);
+  REQUIRE(lseek(mine, 4, SEEK_SET) == 4);
+  REQUIRE(close(kept) == 0);
+  REQUIRE(dup2(mine, kept) == kept);
+  REQUIRE(meminfo.read(buf, sizeof buf, 0) > 0);
+  CHECK(std::string(buf).rfind("MemTotal:", 0) == 0);  // meminfo, not the program's file
+  CHECK(meminfo.current_fd() != kept);
+  CHECK(fcntl(kept, F_GETFD) >= 0);          // still open: not ours to close
+  CHECK(lseek(kept, 0, SEEK_CUR) == 4);      // its offset untouched
+  char back[32] = {};
+  CHECK(pread(kept, back, sizeof back - 1, 0) == 19);
+  CHECK(std::string(back) == "the program's data\n");
+  close(kept);
+  close(mine);
+  unlink(path);
+  close(meminfo.current_fd());
+}
+
+TEST_CASE("probe: a fork child reads its own kept /proc/self file, not its parent's", "[probe][kept]") {
+  KeptProcFile statm{"/proc/self/statm", true};
+  char buf[256];
+  REQUIRE(statm.read(buf, sizeof buf, getpid()) > 0);
+  const int parent_fd = statm.current_fd();
+  struct stat parent_st {};
+  REQUIRE(fstat(parent_fd, &parent_st) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // In the child: the read must come from /proc/<child>/statm, through a descriptor of its own.
+    int status = 0;
+    if (statm.read(buf, sizeof buf, getpid()) <= 0) status |= 1;
+    struct stat mine {}, want {};
+    if (fstat(statm.current_fd(), &mine) != 0 || stat("/proc/self/statm", &want) != 0) status |= 2;
+    if (mine.st_ino != want.st_ino || mine.st_ino == parent_st.st_ino) status |= 4;
+    // The inherited copy of the parent's descriptor was closed (or its number now holds ours).
+    struct stat at_old {};
+    if (fstat(parent_fd, &at_old) == 0 && at_old.st_ino == parent_st.st_ino) status |= 8;
+    _exit(status);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  struct stat still {};
+  CHECK(fstat(parent_fd, &still) == 0);  // the parent's own is untouched
+  CHECK(still.st_ino == parent_st.st_ino);
+  close(parent_fd);
 }
