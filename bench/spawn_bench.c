@@ -545,8 +545,12 @@ static int run_suite(int argc, char** argv) {
   for (int v = 0; v < nalso; ++v) {
     char abs_path[4096];
     if (realpath(also[v], abs_path) == NULL) die(also[v]);
-    char* label = fmt(also_child[v] ? "child preload %s" : "caller preload %s", abs_path);
-    if (strlen(label) > 44) label += strlen(label) - 44; /* the tail names the variant */
+    /* Named by the tail of its path (build-x/libforkguard.so names the variant build-x). */
+    const char* tail = abs_path + strlen(abs_path);
+    for (int slashes = 0; tail > abs_path && slashes < 3; --tail)
+      if (tail[-1] == '/' && ++slashes == 3) break;
+    char* label = fmt(also_child[v] ? "variant, child: %s" : "variant, caller: %s", tail);
+    if (strlen(label) > 44) label[44] = '\0';
     if (also_child[v]) {
       c = new_config(cfg, &ncfg, label, B_NONE, child_abs);
       add_env(c->child_env, "FORKGUARD_MODE=observe");
