@@ -9,8 +9,11 @@
 #   bench/overhead.sh [BUILD_DIR] [-n N] [-r ROUNDS] [--sizes MIB,MIB] [--subst 'ARGS'] [--no-substitutes]
 #   cmake --build BUILD_DIR --target bench-overhead      # builds the pieces, then runs this
 #
-# -n/-r go to spawn_bench --suite (default 3000 iterations in 30 rounds); --subst passes extra
-# arguments to forkguard_substitute_bench (default '-n 240 -r 6 --budget 12'), --sizes its sizes.
+# -n/-r go to spawn_bench --suite (default 2000 iterations in 20 rounds); --subst passes extra
+# arguments to forkguard_substitute_bench (default '-n 160 -r 4 --budget 8'), --sizes its sizes. Most
+# of the time goes to the substitute bench's copy-on-write pass after a plain fork of 4 GiB (1.3 s
+# on a quiet machine, 76 s at load average 60): the run of 2026-12-03 at load 35-66 (-n 3000 -r 30,
+# --subst '-n 240 -r 6 --budget 12') took 52 minutes.
 set -euo pipefail
 
 here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
@@ -22,7 +25,7 @@ if [[ $# -gt 0 && $1 != -* ]]; then
 fi
 build=$(cd "$build" && pwd)
 
-n=3000 rounds=30 sizes=1024,4096 subst_args='-n 240 -r 6 --budget 12' substitutes=1 load_subst_end=
+n=2000 rounds=20 sizes=1024,4096 subst_args='-n 160 -r 4 --budget 8' substitutes=1 load_subst_end=
 while [[ $# -gt 0 ]]; do
   case $1 in
     -n) n=$2; shift 2 ;;
