@@ -11,6 +11,8 @@ else
   packages+=(strace chromium libxml2-utils file)
   # scripts/sanitize.sh and scripts/fuzz.sh: clang, its sanitizer and libFuzzer runtimes, llvm-symbolizer.
   packages+=(clang-14 libclang-rt-14-dev llvm-14)
+  # scripts/transparency.sh: the programs whose own tests run under the library.
+  packages+=(python3.11 libpython3.11-testsuite dash make findutils coreutils)
 fi
 packages+=("$@")
 missing=()

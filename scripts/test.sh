@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # @brief Installs what is missing, builds everything and runs every test: the main suite (unit and
-# integration, ctest in build/), then the sanitizer builds (scripts/sanitize.sh: ASan+UBSan, TSan)
-# and the fuzz targets (scripts/fuzz.sh: corpus replay and a bounded run of each).
+# integration, ctest in build/), then the sanitizer builds (scripts/sanitize.sh: ASan+UBSan, TSan),
+# the fuzz targets (scripts/fuzz.sh: corpus replay and a bounded run of each) and the transparency
+# suite (scripts/transparency.sh: dash, bash, make and CPython's tests with and without the library).
 # Usage: test.sh [--main-only]    Env: FORKGUARD_FUZZ_SECONDS (per target, default 10).
 # Every phase runs even when an earlier one failed; the exit status is non-zero if any did.
 set -euo pipefail
@@ -42,7 +43,7 @@ fi
 echo "test.sh: main suite $((SECONDS - start)) s" >&2
 
 if [ "$main_only" -eq 0 ]; then
-  for phase in sanitize fuzz; do
+  for phase in sanitize fuzz transparency; do
     t0=$SECONDS
     bash "$top/scripts/$phase.sh" 2>&1 | tee "$logs/$phase" || rc=1
     count "$logs/$phase"

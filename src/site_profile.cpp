@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <linux/userfaultfd.h>
+#include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -19,6 +20,7 @@
 
 #include "forkguard/diag.hpp"
 #include "forkguard/fixed_writer.hpp"
+#include "forkguard/owned_fd.hpp"
 #include "forkguard/probe.hpp"
 
 // Debian 12's kernel headers (6.1) predate these (6.4 and 6.7): defined from the kernel's uapi.
@@ -47,7 +49,8 @@ namespace forkguard {
 
 namespace {
 
-constexpr uintptr_t kPage = 4096;
+// The system's page size (4, 16 or 64 KiB on ARM), set in the parent by learn_prepare().
+uintptr_t g_page = 4096;
 constexpr int kMaxRanges = 512;
 constexpr int kMaxWhite = 256;
 constexpr int kMaxSnap = 64;
@@ -73,7 +76,8 @@ struct LearnState {
   pid_t parent_pid = 0;
   // Child only:
   bool in_child = false;
-  int uffd = 0;          // valid only while `tracking`
+  int uffd = 0;          // at or above the high base; valid only while `tracking` and still ours
+  FdIdentity uffd_id;
   bool tracking = false;  // zero-initialised state keeps this table in .bss, not .data
   Range tracked[kMaxRanges] = {};
   int ntracked = 0;
@@ -88,6 +92,10 @@ int open_uffd() {
   return static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY));
 }
 
+// Close-on-exec and moved to the high base at once: the child runs the program's code (closefrom,
+// dup2, opens) until it execs, and none of that may meet a descriptor of ours at a low number.
+int open_uffd_high(FdIdentity& id) { return adopt_high(open_uffd(), id); }
+
 bool enable_wp_async(int uffd) {
   struct uffdio_api api {};
   api.api = UFFD_API;
@@ -97,7 +105,7 @@ bool enable_wp_async(int uffd) {
 
 void add_white(uintptr_t start, uintptr_t end) {
   if (g_learn.nwhite >= kMaxWhite || end <= start) return;
-  g_learn.white[g_learn.nwhite++] = Range{start & ~(kPage - 1), (end + kPage - 1) & ~(kPage - 1)};
+  g_learn.white[g_learn.nwhite++] = Range{start & ~(g_page - 1), (end + g_page - 1) & ~(g_page - 1)};
 }
 
 void add_exact(uintptr_t start, uintptr_t end) {
@@ -116,24 +124,24 @@ bool in_ranges(const Range* r, int n, uintptr_t a) {
 void snapshot_exact_pages() {
   g_learn.nsnap = 0;
   for (int i = 0; i < g_learn.nexact; ++i) {
-    for (uintptr_t p = g_learn.exact[i].start & ~(kPage - 1); p < g_learn.exact[i].end; p += kPage) {
+    for (uintptr_t p = g_learn.exact[i].start & ~(g_page - 1); p < g_learn.exact[i].end; p += g_page) {
       bool seen = in_ranges(g_learn.white, g_learn.nwhite, p);
       for (int k = 0; k < g_learn.nsnap && !seen; ++k) seen = g_learn.snap_pages[k] == p;
       unsigned char resident = 0;
       // A range may run past its mapping (a link map near a mapping's end): unmapped pages fail mincore.
-      const bool mapped = mincore(reinterpret_cast<void*>(p), kPage, &resident) == 0;
+      const bool mapped = mincore(reinterpret_cast<void*>(p), g_page, &resident) == 0;
       if (!seen && mapped && g_learn.nsnap < kMaxSnap) g_learn.snap_pages[g_learn.nsnap++] = p;
     }
   }
   if (g_learn.nsnap == 0) return;
-  void* mem = mmap(nullptr, g_learn.nsnap * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* mem = mmap(nullptr, g_learn.nsnap * g_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) {
     g_learn.nsnap = 0;
     return;
   }
   g_learn.snap = static_cast<unsigned char*>(mem);
   for (int k = 0; k < g_learn.nsnap; ++k) {
-    std::memcpy(g_learn.snap + k * kPage, reinterpret_cast<const void*>(g_learn.snap_pages[k]), kPage);
+    std::memcpy(g_learn.snap + k * g_page, reinterpret_cast<const void*>(g_learn.snap_pages[k]), g_page);
   }
 }
 
@@ -142,9 +150,9 @@ bool page_really_written(uintptr_t page) {
   if (in_ranges(g_learn.white, g_learn.nwhite, page)) return false;
   for (int k = 0; k < g_learn.nsnap; ++k) {
     if (g_learn.snap_pages[k] != page) continue;
-    const unsigned char* before = g_learn.snap + k * kPage;
+    const unsigned char* before = g_learn.snap + k * g_page;
     const auto* now = reinterpret_cast<const unsigned char*>(page);
-    for (uintptr_t off = 0; off < kPage; ++off) {
+    for (uintptr_t off = 0; off < g_page; ++off) {
       if (before[off] != now[off] && !in_ranges(g_learn.exact, g_learn.nexact, page + off)) return true;
     }
     return false;
@@ -189,7 +197,7 @@ int white_got(struct dl_phdr_info* info, size_t, void* ctx) {
 
 uint64_t pages_really_written(uintptr_t start, uintptr_t end) {
   uint64_t n = 0;
-  for (uintptr_t p = start; p < end; p += kPage) n += page_really_written(p) ? 1 : 0;
+  for (uintptr_t p = start; p < end; p += g_page) n += page_really_written(p) ? 1 : 0;
   return n;
 }
 
@@ -264,6 +272,8 @@ LearnMethod learn_method_available() {
 }
 
 void learn_prepare(const char* site, const char* profile_path, uintptr_t stack_address) {
+  const unsigned long page = getauxval(AT_PAGESZ);
+  if (page != 0) g_page = page;
   g_learn.nwhite = 0;
   g_learn.nexact = 0;
   copy_cstr(g_learn.site, sizeof g_learn.site, site);
@@ -278,8 +288,8 @@ void learn_prepare(const char* site, const char* profile_path, uintptr_t stack_a
   Owners owners{reinterpret_cast<uintptr_t>(self.dli_fbase), reinterpret_cast<uintptr_t>(loader.dli_fbase)};
   dl_iterate_phdr(white_got, &owners);
   // The thread's TCB page: glibc updates fields of it on the way to exec (DESIGN.md).
-  const auto tcb = reinterpret_cast<uintptr_t>(__builtin_thread_pointer()) & ~(kPage - 1);
-  add_white(tcb, tcb + kPage);
+  const auto tcb = reinterpret_cast<uintptr_t>(__builtin_thread_pointer()) & ~(g_page - 1);
+  add_white(tcb, tcb + g_page);
   // Symbol lookups during lazy binding update the loader's per-object caches in the link maps.
   for (const link_map* lm = _r_debug.r_map; lm != nullptr; lm = lm->l_next) {
     add_exact(reinterpret_cast<uintptr_t>(lm), reinterpret_cast<uintptr_t>(lm) + 2048);
@@ -300,10 +310,10 @@ void learn_child_start() {
   g_learn.snap = nullptr;
   g_learn.nsnap = 0;
   if (learn_method_available() != LearnMethod::uffd_wp) return;  // probed in the parent: a cached read
-  const int uffd = open_uffd();
+  const int uffd = open_uffd_high(g_learn.uffd_id);
   if (uffd < 0) return;
   if (!enable_wp_async(uffd)) {
-    close(uffd);
+    close(uffd);  // ours: created a moment ago in this call
     return;
   }
   g_learn.uffd = uffd;
@@ -317,7 +327,10 @@ void learn_child_finish(const char* outcome) {
   if (!g_learn.in_child || g_learn.finished) return;  // the parent's own exec/exit is no observation
   g_learn.finished = true;
   const int saved = errno;
-  const bool tracking = g_learn.tracking;
+  // The program may have closed our descriptor (closefrom) or put its own at its number: then the
+  // kernel dropped the write-protection with it, writes cannot be told, and that number is not ours.
+  const bool tracking = g_learn.tracking && still_ours(g_learn.uffd, g_learn.uffd_id);
+  g_learn.tracking = false;
   uint64_t written = 0;
   if (tracking) {
     const int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -341,7 +354,7 @@ void learn_child_finish(const char* outcome) {
       }
     }
     if (pagemap >= 0) close(pagemap);
-    close(g_learn.uffd);
+    close(g_learn.uffd);  // checked above: still ours
   }
   char line[512];
   FixedWriter w(line, sizeof line);

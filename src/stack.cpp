@@ -1,7 +1,9 @@
 /// @file stack.cpp
-/// @brief Caller stacks via libunwind (dlopen'ed RTLD_LOCAL on first use) and a lock-free
+/// @brief Caller stacks: libgcc's unwinder (linked in statically; allocation-free, lock-free over
+/// glibc's _dl_find_object) until libunwind is loaded from an ordinary call, then libunwind
+/// (dlopen'ed RTLD_LOCAL, its descriptor functions guarded: unwinder_fds.hpp); and a lock-free
 /// dladdr cache, so repeated calls from one site cost a hash lookup per frame. Nothing here
-/// allocates once libunwind is loaded: a fork may come from a signal handler that interrupted malloc.
+/// allocates once an unwinder is chosen: a fork may come from a signal handler that interrupted malloc.
 #include "forkguard/stack.hpp"
 
 #include <dlfcn.h>
@@ -17,7 +19,8 @@
 extern "C" int __gcclibcxx_demangle_callback(const char* mangled, void (*out)(const char*, size_t, void*),
                                              void* opaque);
 
-#include "forkguard/diag.hpp"
+#include "forkguard/libgcc_floor.hpp"
+#include "forkguard/unwinder_fds.hpp"
 
 namespace forkguard {
 
@@ -25,17 +28,21 @@ namespace {
 
 using UnwBacktrace = int (*)(void** buffer, int size);
 
-enum LoadState { kNotTried = 0, kLoading = 1, kLoaded = 2, kFailed = 3 };
+// kLibgcc: libunwind is missing, refused (an import not known to be safe) or the program's own.
+enum LoadState { kNotTried = 0, kLoading = 1, kLibunwind = 2, kLibgcc = 3 };
 std::atomic<int> g_unwind_state{kNotTried};
 UnwBacktrace g_unw_backtrace = nullptr;
 
-// libgcc's unwinder (linked in statically; allocation-free, and lock-free over glibc's
-// _dl_find_object) until libunwind is loaded. It also tells whether the walk crossed a signal
-// frame: it marks the frame a signal interrupted, recognising the kernel's sigreturn trampoline.
+// libgcc's walk. It also tells whether the walk crossed a signal frame (it marks the frame a signal
+// interrupted, recognising the kernel's sigreturn trampoline) and whether it reached the stack's
+// outermost frame: only a walk that did both and saw no signal frame proves an ordinary call.
+constexpr int kMaxWalk = 4096;  // frames looked at to see the whole stack (a first capture only)
 struct GccWalk {
   void** out;
   int max;
   int n;
+  int seen;
+  bool whole;  // walk on past `max` frames, to the end: the proof of an ordinary call is wanted
   bool crossed_signal_frame;
 };
 
@@ -44,39 +51,61 @@ _Unwind_Reason_Code gcc_frame(struct _Unwind_Context* ctx, void* arg) {
   int signal_frame = 0;
   const uintptr_t ip = _Unwind_GetIPInfo(ctx, &signal_frame);
   if (signal_frame != 0) walk->crossed_signal_frame = true;
-  if (ip == 0 || walk->n >= walk->max) return _URC_END_OF_STACK;  // libgcc ends _start's caller with 0
-  walk->out[walk->n++] = reinterpret_cast<void*>(ip);
+  // A stop returns END_OF_STACK from here, which _Unwind_Backtrace reports as an error: the walk
+  // then proves nothing, as it must when it did not see the whole stack.
+  if (++walk->seen > kMaxWalk || (!walk->whole && walk->n >= walk->max)) return _URC_END_OF_STACK;
+  if (ip != 0 && walk->n < walk->max) walk->out[walk->n++] = reinterpret_cast<void*>(ip);
   return _URC_NO_REASON;
 }
 
-// Loads libunwind; false when it is missing (warned once) or another thread is loading it.
+// The libgcc walk; with `ordinary`, the whole stack is walked and `*ordinary` says whether that
+// proved the caller is not inside a signal handler (it reached the outermost frame, no signal frame).
+int gcc_backtrace(void** raw, int want, bool* ordinary) {
+  libgcc_uses_glibc_find_object();  // looked up once, lock-free, before libgcc's first lookup
+  GccWalk walk{raw, want, 0, 0, ordinary != nullptr, false};
+  const _Unwind_Reason_Code rc = _Unwind_Backtrace(gcc_frame, &walk);
+  if (ordinary != nullptr) *ordinary = rc == _URC_END_OF_STACK && !walk.crossed_signal_frame;
+  return walk.n;
+}
+
+// Loads libunwind and guards its descriptors; false (libgcc from then on) when it is missing,
+// already loaded by the program (its descriptors are the program's business, never touched), or
+// imports something not known to be safe. Another thread loading it meanwhile: false, once.
 bool load_unwinder() {
   int expected = kNotTried;
   if (!g_unwind_state.compare_exchange_strong(expected, kLoading)) return false;
+  void* program_own = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_NOLOAD);
+  if (program_own != nullptr) {
+    dlclose(program_own);  // (NOLOAD took a reference)
+    g_unwind_state.store(kLibgcc, std::memory_order_release);
+    return false;
+  }
   // RTLD_LOCAL: libunwind's _Unwind_* and backtrace aliases must never replace the host's.
+  // RTLD_NOW: every slot bound before its imports are re-pointed, none re-bound lazily after.
   void* handle = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
   void* fn = handle != nullptr ? dlsym(handle, "unw_backtrace") : nullptr;
-  if (fn == nullptr) {
-    diag_warn("libunwind.so.8 is not available (install libunwind8); records carry the call site only");
-    g_unwind_state.store(kFailed, std::memory_order_release);
+  // Guarded before its first call: libunwind creates its pipe when it first initialises.
+  if (fn == nullptr || !guard_unwinder_descriptors(fn)) {
+    if (handle != nullptr) dlclose(handle);  // never called: nothing of it ran
+    g_unwind_state.store(kLibgcc, std::memory_order_release);
     return false;
   }
   g_unw_backtrace = reinterpret_cast<UnwBacktrace>(fn);
-  g_unwind_state.store(kLoaded, std::memory_order_release);
+  g_unwind_state.store(kLibunwind, std::memory_order_release);
   return true;
 }
 
 // Return addresses of the calling thread into `raw`; the count.
 int backtrace_raw(void** raw, int want) {
   const int state = g_unwind_state.load(std::memory_order_acquire);
-  if (state == kLoaded) return g_unw_backtrace(raw, want);
-  if (state == kFailed) return 0;
-  GccWalk walk{raw, want, 0, false};
-  _Unwind_Backtrace(gcc_frame, &walk);
+  if (state == kLibunwind) return g_unw_backtrace(raw, want);
+  if (state == kLibgcc) return gcc_backtrace(raw, want, nullptr);
+  bool ordinary = false;
+  const int n = gcc_backtrace(raw, want, &ordinary);
   // dlopen allocates and takes ld.so's locks: never from a handler that may have interrupted
-  // malloc. Such a call keeps libgcc's stack, and libunwind is loaded by a later ordinary call.
-  if (walk.crossed_signal_frame || state == kLoading) return walk.n;
-  return load_unwinder() ? g_unw_backtrace(raw, want) : 0;
+  // malloc or the loader. Such a call keeps libgcc's stack; a later ordinary call loads libunwind.
+  if (state == kLoading || !ordinary || !load_unwinder()) return n;
+  return g_unw_backtrace(raw, want);  // its first call (it initialises) in an ordinary call too
 }
 
 // Bump arena for cached names: never freed, never reallocated, so pointers handed out stay valid.
@@ -141,7 +170,8 @@ int find_main(struct dl_phdr_info* info, size_t, void* out) {
       if (a < lowest) lowest = a;
     }
   }
-  *static_cast<uintptr_t*>(out) = lowest & ~static_cast<uintptr_t>(4095);
+  const uintptr_t page = getauxval(AT_PAGESZ) != 0 ? getauxval(AT_PAGESZ) : 4096;
+  *static_cast<uintptr_t*>(out) = lowest & ~(page - 1);
   return 1;  // the first object is the main program
 }
 
@@ -259,6 +289,14 @@ int capture_pcs(uintptr_t* pcs, int max, int skip) {
 }
 
 void resolve_frame(Frame& f) { resolve_cached(f.pc, true, f); }
+
+const char* stack_unwinder_name() {
+  switch (g_unwind_state.load(std::memory_order_acquire)) {
+    case kLibunwind: return "libunwind";
+    case kLibgcc: return "libgcc";
+    default: return "libgcc (until an ordinary call loads libunwind)";
+  }
+}
 
 void resolve_site(uintptr_t return_address, const char*& module, uintptr_t& offset, bool degraded) {
   Frame f;

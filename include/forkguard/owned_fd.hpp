@@ -1,7 +1,11 @@
 /// @file owned_fd.hpp
 /// @brief A descriptor the library owns inside someone else's process: close-on-exec, moved to a
 /// high number, and known by identity (device, inode), so that a number the program closed,
-/// dup2()ed over or reused is never written to.
+/// dup2()ed over or reused is never read, written or closed.
+///
+/// The rule for the whole library, its dependencies included: it holds only such descriptors.
+/// A low number is used only inside one short operation of one call (open, read, close of a
+/// /proc file; the instant between creating a descriptor and moving it high).
 #pragma once
 
 #include <sys/types.h>
@@ -16,8 +20,13 @@ struct FdIdentity {
 /// A descriptor number far from the low ones a program allocates and iterates over.
 int high_descriptor_floor();
 
-/// Moves `fd` to a close-on-exec number >= high_descriptor_floor() (keeps it where it is when
-/// that fails) and records its identity. Returns the descriptor to use.
+/// Moves `fd` to a close-on-exec number >= high_descriptor_floor() and closes the original.
+/// When the program holds every number from the base up, the first lower band with a free number
+/// (base/2, base/4, ...): as far from the low numbers as the program leaves room. Returns the new
+/// number, or -1 (errno set, `fd` closed) when none is free. Syscalls only (async-signal-safe).
+int move_high(int fd);
+
+/// move_high() and remember_identity(). Returns the descriptor to use, or -1 (fd closed).
 int adopt_high(int fd, FdIdentity& id);
 
 /// Records the identity of `fd` (after the caller put a new file at a number it owns).

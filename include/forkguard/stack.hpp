@@ -1,7 +1,9 @@
 /// @file stack.hpp
-/// @brief Caller stacks: program counters from libunwind (dlopen'ed RTLD_LOCAL on first use, so
-/// none of its symbols enters the host's scope; libgcc's unwinder until then), resolved to
-/// module+offset+symbol by dladdr with a lock-free cache. Never unw_get_proc_name (milliseconds per stack).
+/// @brief Caller stacks: program counters from libunwind (dlopen'ed RTLD_LOCAL by the first
+/// ordinary call, so none of its symbols enters the host's scope, and its descriptor functions
+/// guarded: unwinder_fds.hpp), from libgcc's static unwinder until then or where libunwind cannot
+/// be used; resolved to module+offset+symbol by dladdr with a lock-free cache. Never
+/// unw_get_proc_name (milliseconds per stack).
 #pragma once
 
 #include <cstddef>
@@ -12,10 +14,15 @@
 namespace forkguard {
 
 /// Captures up to `max` return addresses of the caller, skipping `skip` innermost frames.
-/// Returns the count (0 when libunwind is unavailable or max is 0). Allocation-free, except the
-/// first ordinary call, which loads libunwind; until then (and from a signal handler, where
-/// loading is unsafe) libgcc's unwinder walks the stack.
+/// Returns the count (0 when max is 0). Allocation-free, except the first ordinary call, which
+/// loads libunwind; until then (and from a signal handler, where loading is unsafe) libgcc's
+/// unwinder walks the stack, and it goes on doing so where libunwind is missing, refused, or
+/// already the program's own.
 int capture_pcs(uintptr_t* pcs, int max, int skip);
+
+/// Which unwinder captures stacks now: "libunwind", "libgcc" (for good: libunwind missing,
+/// refused or the program's own), or "libgcc (until an ordinary call loads libunwind)".
+const char* stack_unwinder_name();
 
 /// The main program's path: /proc/self/exe, or, when /proc cannot be read, the path it was
 /// exec'd by (AT_EXECFN, possibly relative). "" when neither is known. Syscalls only.
