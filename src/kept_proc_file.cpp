@@ -3,7 +3,6 @@
 #include "forkguard/kept_proc_file.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,9 +41,11 @@ long KeptProcFile::read(char* buf, size_t cap, pid_t self) {
   const int saved = errno;
   const int fd = fd_.load(std::memory_order_acquire);
   if (fd >= 0) {
-    struct stat st {};
-    const bool ours = fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_dev) == dev_.load(std::memory_order_relaxed) &&
-                      static_cast<uint64_t>(st.st_ino) == ino_.load(std::memory_order_relaxed);
+    // The library's rule for a kept descriptor (owned_fd.hpp): same file and still close-on-exec.
+    FdIdentity id;
+    id.dev = static_cast<dev_t>(dev_.load(std::memory_order_relaxed));
+    id.ino = static_cast<ino_t>(ino_.load(std::memory_order_relaxed));
+    const bool ours = still_ours(fd, id);
     const bool mine = !per_process_ || owner_.load(std::memory_order_relaxed) == self;
     if (ours && mine) {
       const long n = pread_all(fd, buf, cap);
@@ -68,23 +69,27 @@ long KeptProcFile::read_fresh(char* buf, size_t cap, pid_t self) {
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return -1;
   const int saved = errno;
-  FdIdentity id;
-  fd = adopt_high(fd, id);  // close-on-exec, away from the low numbers the program expects to get
   const long n = pread_all(fd, buf, cap);
+  if (n < 0) {
+    const int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  // Kept only at the high base (close-on-exec); where the program leaves no number free there,
+  // this read stands and the next call opens the file again: no low number outlives the call.
+  FdIdentity id;
+  fd = adopt_high(fd, id);
   int expected = -1;
-  if (n >= 0 && fd_.load(std::memory_order_relaxed) == -1) {
+  if (fd >= 0 && fd_.load(std::memory_order_relaxed) == -1) {
     // Identity first, then the number (release): a reader that sees the number sees its identity.
     dev_.store(static_cast<uint64_t>(id.dev), std::memory_order_relaxed);
     ino_.store(static_cast<uint64_t>(id.ino), std::memory_order_relaxed);
     owner_.store(self, std::memory_order_relaxed);
-    if (fd_.compare_exchange_strong(expected, fd, std::memory_order_acq_rel)) {
-      errno = saved;
-      return n;
-    }
+    if (fd_.compare_exchange_strong(expected, fd, std::memory_order_acq_rel)) fd = -1;
   }
-  const int err = errno;
-  close(fd);  // another thread installed its own meanwhile, or the read failed
-  errno = n >= 0 ? saved : err;
+  if (fd >= 0) close(fd);  // another thread installed its own meanwhile
+  errno = saved;
   return n;
 }
 

@@ -1,11 +1,13 @@
 /// @file kept_proc_file.hpp
 /// @brief A /proc file read on every recorded call, kept open between calls: pread at offset 0
-/// makes the kernel produce a seq_file's text anew, so a read costs fstat (is the number still
-/// ours?) and pread instead of a path walk, open, read and close (bench/README.md has the figures).
+/// makes the kernel produce a seq_file's text anew, so a read costs fstat and fcntl (is the number
+/// still ours?) and pread instead of a path walk, open, read and close (bench/README.md).
 ///
-/// The descriptor is close-on-exec and moved high, like the sink's. Before each read its identity
-/// (device, inode) is checked: a number the program closed, dup2()ed over or reused is never read
-/// and never closed by us; a new descriptor is opened instead. A per-process file (/proc/self/...)
+/// The descriptor follows owned_fd.hpp's rule, like the sink's: kept only at the high base
+/// (move_high), close-on-exec, and checked before each read (device, inode, close-on-exec): a
+/// number the program closed, dup2()ed over or reused is never read and never closed by us; a new
+/// descriptor is opened instead. Where no high number is free the read goes through a low one,
+/// closed before it returns: nothing is kept. A per-process file (/proc/self/...)
 /// names the process that opened it, so a fork child closes the copy it inherited and opens its
 /// own. Syscalls and atomics only: no allocation, no lock, usable on the fork path and from a
 /// signal handler (concurrent readers share one descriptor; one that loses a race to install a

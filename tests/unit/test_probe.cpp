@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -696,4 +697,60 @@ TEST_CASE("probe: a fork child reads its own kept /proc/self file, not its paren
   CHECK(fstat(parent_fd, &still) == 0);  // the parent's own is untouched
   CHECK(still.st_ino == parent_st.st_ino);
   close(parent_fd);
+}
+
+TEST_CASE("probe: a kept /proc file is not adopted again when the program put the same file at its number",
+          "[probe][kept]") {
+  // Same device and inode but no close-on-exec: the program's own descriptor of the same file
+  // (owned_fd.hpp's rule), so it is neither read nor closed, and the kept one is opened anew.
+  KeptProcFile meminfo{"/proc/meminfo", false};
+  char buf[8192];
+  REQUIRE(meminfo.read(buf, sizeof buf, 0) > 0);
+  const int kept = meminfo.current_fd();
+  REQUIRE(kept >= 0);
+  const int mine = open("/proc/meminfo", O_RDONLY);
+  REQUIRE(mine >= 0);
+  REQUIRE(close(kept) == 0);
+  REQUIRE(dup2(mine, kept) == kept);  // dup2 leaves the flag off
+  REQUIRE(meminfo.read(buf, sizeof buf, 0) > 0);
+  CHECK(std::string(buf).rfind("MemTotal:", 0) == 0);
+  CHECK(meminfo.current_fd() != kept);
+  CHECK(meminfo.current_fd() >= 0);
+  CHECK(fcntl(kept, F_GETFD) == 0);  // still open, still the program's: not ours to close
+  close(kept);
+  close(mine);
+  close(meminfo.current_fd());
+}
+
+TEST_CASE("probe: a kept /proc file holds no low number when the program leaves no high one free",
+          "[probe][kept]") {
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // Every number but one taken under a small limit: the read must still work, through that
+    // one number, and give it back (nothing kept) instead of holding it across calls.
+    struct rlimit rl {64, 64};
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(100);
+    const int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd < 0) _exit(101);
+    for (int fd = 3; fd < 64; ++fd) {
+      if (fcntl(fd, F_GETFD) < 0 && dup2(null_fd, fd) != fd) _exit(102);
+    }
+    const int spare = 40;
+    close(spare);
+    KeptProcFile meminfo{"/proc/meminfo", false};
+    char buf[8192];
+    int status = 0;
+    for (int i = 0; i < 2; ++i) {
+      if (meminfo.read(buf, sizeof buf, 0) <= 0) status |= 1;
+      if (std::string(buf).rfind("MemTotal:", 0) != 0) status |= 2;
+      if (meminfo.current_fd() != -1) status |= 4;     // nothing kept
+      if (fcntl(spare, F_GETFD) >= 0) status |= 8;     // the one free number given back
+    }
+    _exit(status);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
