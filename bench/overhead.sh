@@ -72,7 +72,10 @@ if [[ $substitutes == 1 ]]; then
         if ($0 ~ /^\|[-| ]+\|$/) next
         cell = 0
         for (i = 3; i < NF; i++) if (trim($i) ~ /^[0-9.]+ \[[0-9.]+-[0-9.]+\]$/) cell = 1
-        if (!cell) { for (i = 1; i <= NF; i++) head[i] = trim($i); next }
+        if (!cell) {
+          for (i = 1; i <= NF; i++) { head[i] = trim($i); if (head[i] ~ /slim/ && head[i] ~ /plain/) keeps_written = 1 }
+          next
+        }
         row = trim($2)
         for (i = 3; i < NF; i++) {
           v = trim($i)
@@ -80,8 +83,10 @@ if [[ $substitutes == 1 ]]; then
           split(v, p, /[][ -]+/)
           name = head[i] " at " row
           goal = "-"
+          # Issue 13 holds the slim fork to 1.15x posix_spawn only where it leaves the written memory
+          # out; a bench with a "slim / plain" column measures the issue 11 slim fork, which keeps it.
           if (name ~ /vfork/ && name ~ /posix_spawn/) goal = "1.15"
-          else if (name ~ /slim/ && name ~ /posix_spawn/) goal = "1.15"
+          else if (name ~ /slim/ && name ~ /posix_spawn/) goal = keeps_written ? "-" : "1.15"
           else if (name ~ /slim/ && name ~ /plain/) goal = "1.10"
           printf "%s\t%s\t%s\t%s\t%s\n", name, p[1], p[2], p[3], goal
         }
@@ -105,7 +110,8 @@ touch "$work/subst.tsv"
 cat "$work/observe.tsv" "$work/subst.tsv" | awk -F'\t' '
   NF >= 5 {
     if ($2 == "nan") { printf "| %s | - | - | <= %s | not measured: forkguard_substitute_bench prints no such column |\n", $1, $5; next }
-    if ($5 == "-") { verdict = "(no goal)" }
+    if ($5 == "-" && $1 ~ /slim/ && $1 ~ /posix_spawn/) { verdict = "(no goal: issue 13 sets 1.15 where the slim fork leaves written memory out; this one keeps it)" }
+    else if ($5 == "-") { verdict = "(no goal)" }
     else if ($2 + 0 <= $5 + 0) { verdict = ($4 + 0 > $5 + 0) ? "met (spread wider than the goal)" : "met" }
     else { verdict = sprintf("**missed** by %.2f%s", $2 - $5, ($3 + 0 <= $5 + 0) ? " (spread straddles it)" : "") }
     printf "| %s | %.2f | %.2f-%.2f | %s | %s |\n", $1, $2, $3, $4, ($5 == "-" ? "-" : "<= " $5), verdict
