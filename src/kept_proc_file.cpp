@@ -14,6 +14,12 @@ namespace forkguard {
 
 namespace {
 
+// errno put back only when it changed: it sits on a TLS page that every fork write-protects, and a
+// plain fork never writes it, so an unconditional store costs the caller a page fault per fork.
+void restore_errno(int saved) {
+  if (errno != saved) errno = saved;
+}
+
 ssize_t pread_retry(int fd, char* buf, size_t n) {
   ssize_t r;
   do {
@@ -49,7 +55,7 @@ long KeptProcFile::read(char* buf, size_t cap, pid_t self) {
     const bool mine = !per_process_ || owner_.load(std::memory_order_relaxed) == self;
     if (ours && mine) {
       const long n = pread_all(fd, buf, cap);
-      if (n >= 0) errno = saved;
+      if (n >= 0) restore_errno(saved);
       return n >= 0 ? n : read_small_file(path_, buf, cap);  // kept: a later call tries it again
     }
     // Not ours any more: the program's number now, never read and never closed; forget it. Ours
@@ -58,7 +64,7 @@ long KeptProcFile::read(char* buf, size_t cap, pid_t self) {
     int expected = fd;
     if (fd_.compare_exchange_strong(expected, -1, std::memory_order_acq_rel) && ours) close(fd);
   }
-  errno = saved;
+  restore_errno(saved);
   return read_fresh(buf, cap, self);
 }
 
@@ -89,7 +95,7 @@ long KeptProcFile::read_fresh(char* buf, size_t cap, pid_t self) {
     if (fd_.compare_exchange_strong(expected, fd, std::memory_order_acq_rel)) fd = -1;
   }
   if (fd >= 0) close(fd);  // another thread installed its own meanwhile
-  errno = saved;
+  restore_errno(saved);
   return n;
 }
 

@@ -617,7 +617,9 @@ TEST_CASE("probe: a kept /proc file reads what a fresh open reads, through one h
   KeptProcFile meminfo{"/proc/meminfo", false};
   char buf[8192];
   for (int i = 0; i < 3; ++i) {
+    errno = 1234;  // the first read opens the file, the others pread the kept one: errno untouched by both
     REQUIRE(meminfo.read(buf, sizeof buf, 0) > 0);
+    CHECK(errno == 1234);
     MemInfo m;
     REQUIRE(parse_meminfo(buf, m));
     CHECK(m.complete());
