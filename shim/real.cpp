@@ -57,8 +57,6 @@ void* lookup(const char* name, const char* version) {
   return fn;
 }
 
-const char* env_lookup(const char* name, void*) { return getenv(name); }
-
 }  // namespace
 
 #define FORKGUARD_DEFINE_REAL(id, sym, version)                                   \
@@ -97,8 +95,11 @@ void init() {
   set_libc_single_threaded_flag(static_cast<const char*>(optional("__libc_single_threaded")));
   // glibc 2.35's _dl_find_object is found by the core itself (no dlsym: src/libgcc_floor.cpp).
   if (kOldLibc) libgcc_find_object_without_glibc();
+  // One pass over environ for every FORKGUARD_* variable, not one getenv() walk per setting.
+  EnvSnapshot env;
+  snapshot_environment(environ, env);
   // AT_SECURE: a setuid/setgid program; paths chosen by the environment are not honoured there.
-  engine_init(env_lookup, nullptr, getauxval(AT_SECURE) != 0);
+  engine_init(snapshot_lookup, &env, getauxval(AT_SECURE) != 0);
 }
 
 void resolve_for_children() {

@@ -45,6 +45,65 @@ const OptionSpec kOptions[] = {
 };
 const size_t kOptionCount = sizeof(kOptions) / sizeof(kOptions[0]);
 
+static_assert(sizeof(kOptions) / sizeof(kOptions[0]) <= EnvSnapshot::kMax, "EnvSnapshot has a slot per option");
+
+namespace {
+
+constexpr char kPrefix[] = "FORKGUARD_";
+constexpr size_t kPrefixLen = sizeof kPrefix - 1;
+
+// String helpers of our own for what the shim's constructor runs: each libc function it calls
+// the first time costs every exec'd child a lazy symbol lookup (about 700 instructions and the
+// cache misses of walking libc's symbol table). Loops with a data-dependent exit, so the compiler
+// does not turn them back into library calls.
+bool same_text(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) ++a, ++b;
+  return *a == *b;
+}
+// a starts with the NUL-terminated b.
+bool starts_with(const char* a, const char* b) {
+  while (*b != '\0' && *a == *b) ++a, ++b;
+  return *b == '\0';
+}
+// strnlen(s, cap).
+size_t bounded_length(const char* s, size_t cap) {
+  size_t n = 0;
+  while (n < cap && s[n] != '\0') ++n;
+  return n;
+}
+
+}  // namespace
+
+void snapshot_environment(char* const* envp, EnvSnapshot& out) {
+  out = EnvSnapshot{};
+  if (envp == nullptr) return;
+  for (char* const* e = envp; *e != nullptr; ++e) {
+    const char* entry = *e;
+    if (entry[0] != 'F' || !starts_with(entry, kPrefix)) continue;  // most entries stop at 'F'
+    const char* rest = entry + kPrefixLen;
+    for (size_t i = 0; i < kOptionCount; ++i) {
+      const char* name = kOptions[i].name + kPrefixLen;
+      size_t n = 0;
+      while (name[n] != '\0' && rest[n] == name[n]) ++n;
+      if (name[n] == '\0' && rest[n] == '=') {
+        if (out.values[i] == nullptr) out.values[i] = rest + n + 1;
+        break;
+      }
+    }
+  }
+}
+
+const char* snapshot_lookup(const char* name, void* ctx) {
+  const auto* snap = static_cast<const EnvSnapshot*>(ctx);
+  for (size_t i = 0; i < kOptionCount; ++i) {
+    if (name == kOptions[i].name) return snap->values[i];  // parse_config passes the table's own names
+  }
+  for (size_t i = 0; i < kOptionCount; ++i) {
+    if (std::strcmp(name, kOptions[i].name) == 0) return snap->values[i];
+  }
+  return nullptr;
+}
+
 namespace {
 
 enum Opt { kMode, kTrigger, kLog, kFormat, kStack, kVforkSites, kProfile, kSlimMin, kPreciseMargin,
@@ -122,11 +181,11 @@ struct Parser {
 };
 
 // Copies `v` into `dst` when it fits (NUL included); never reads past cap + 1 bytes of `v`.
-bool fits(const char* v, size_t cap) { return strnlen(v, cap) < cap; }
+bool fits(const char* v, size_t cap) { return bounded_length(v, cap) < cap; }
 
 void copy_into(char* dst, size_t cap, const char* v) {
-  size_t n = strnlen(v, cap - 1);
-  std::memcpy(dst, v, n);
+  size_t n = 0;
+  for (; n < cap - 1 && v[n] != '\0'; ++n) dst[n] = v[n];
   dst[n] = '\0';
 }
 
@@ -182,7 +241,7 @@ bool parse_site_list(const char* v, char* dst, size_t cap) {
 template <typename E, size_t N>
 bool match_word(const char* v, const char* const (&words)[N], const E (&values)[N], E& out) {
   for (size_t i = 0; i < N; ++i) {
-    if (std::strcmp(v, words[i]) == 0) {
+    if (same_text(v, words[i])) {
       out = values[i];
       return true;
     }
@@ -270,9 +329,9 @@ Config parse_config(EnvLookup env, void* env_ctx, bool secure, WarnSink warn, vo
     if (!match_word(v, words, values, c.trigger)) p.bad(kTrigger, v, "one of predicted, always");
   }
   if (const char* v = p.get(kLog)) {
-    if (std::strcmp(v, "stderr") == 0) {
+    if (same_text(v, "stderr")) {
       c.log_kind = LogKind::stderr_stream;
-    } else if (std::strcmp(v, "syslog") == 0) {
+    } else if (same_text(v, "syslog")) {
       c.log_kind = LogKind::syslog;
     } else if (!*v) {
       p.bad(kLog, v, "stderr, syslog or a file path");

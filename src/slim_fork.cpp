@@ -56,8 +56,10 @@ int self_pagemap() {
 // The mappings whose change could change the layout: every private writable one of at least
 // min_kb, chosen or not. A reused layout is checked against them (PROCMAP_QUERY).
 struct Watched {
-  uintptr_t start, end;
-  bool named;  // named: a file, [heap], [stack] or another name; otherwise plain anonymous
+  // Initialisers make PlanCache constant-initialised: no static constructor writing its pages in
+  // every process that loads the shim (two page faults in every exec'd child; bench/README.md).
+  uintptr_t start = 0, end = 0;
+  bool named = false;  // named: a file, [heap], [stack] or another name; otherwise plain anonymous
 };
 struct WatchList {
   static constexpr int kMax = 128;

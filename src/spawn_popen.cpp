@@ -9,7 +9,7 @@
 
 #include <atomic>
 #include <cerrno>
-#include <new>
+#include <cstdlib>
 
 #include "forkguard/owner_lock.hpp"
 #include "forkguard/shell_spawn.hpp"
@@ -113,12 +113,15 @@ FILE* shell_popen(const char* command, const char* mode, SpawnFn spawn, pid_t* c
 
   struct stat st {};
   if (fstat(parent_fd, &st) != 0) return fail(errno);
-  Proc* node = new (std::nothrow) Proc{nullptr, parent_fd, st.st_dev, st.st_ino, -1, nullptr};
+  // malloc, not new (std::nothrow): libstdc++'s nothrow new brings its exception runtime, whose
+  // emergency pool is malloc'ed by a static initialiser in every process that loads the shim.
+  auto* node = static_cast<Proc*>(std::malloc(sizeof(Proc)));
   if (node == nullptr) return fail(ENOMEM);
+  *node = Proc{nullptr, parent_fd, st.st_dev, st.st_ino, -1, nullptr};
   FILE* stream = fdopen(parent_fd, reading ? "r" : "w");
   if (stream == nullptr) {
     const int err = errno;
-    delete node;
+    std::free(node);
     return fail(err);
   }
   node->stream = stream;
@@ -150,7 +153,7 @@ FILE* shell_popen(const char* command, const char* mode, SpawnFn spawn, pid_t* c
   if (rc != 0) {
     fclose(stream);  // closes parent_fd; nothing was buffered
     parent_fd = -1;
-    delete node;
+    std::free(node);
     return fail(rc);
   }
   close(child_fd);
@@ -191,7 +194,7 @@ int shell_pclose(FILE* stream, bool* was_ours, pid_t* child_out) {
     return -1;
   }
   const pid_t pid = node->pid;
-  delete node;
+  std::free(node);
 
   NoCancel no_cancel;
   // Flushes a 'w' stream and closes our end: the child reads EOF. errno then as glibc leaves it:

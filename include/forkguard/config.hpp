@@ -45,6 +45,18 @@ using EnvLookup = const char* (*)(const char* name, void* ctx);
 /// Receives one complete warning line without the "forkguard: " prefix.
 using WarnSink = void (*)(const char* message, void* ctx);
 
+/// The FORKGUARD_* entries of an environment block, found in one pass over it: what the shim's
+/// constructor does instead of one getenv() walk per setting, since every exec'd child pays for
+/// it. Pointers into the block, so use it before the program can change its environment.
+struct EnvSnapshot {
+  static constexpr size_t kMax = 16;
+  const char* values[kMax] = {};  ///< by kOptions row; nullptr = unset; the first entry wins, as with getenv
+};
+/// Fills `out` from `envp` (NULL-terminated, as `environ`; nullptr = empty).
+void snapshot_environment(char* const* envp, EnvSnapshot& out);
+/// An EnvLookup over an EnvSnapshot (`ctx`); names outside the table are unset.
+const char* snapshot_lookup(const char* name, void* ctx);
+
 /// Parses every FORKGUARD_* variable. A bad value produces one warning and keeps the default.
 /// With `secure` (AT_SECURE: a setuid/setgid program whose environment its caller chose), what
 /// could write files or change the program's memory is ignored, with one warning each: a file

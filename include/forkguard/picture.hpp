@@ -35,7 +35,9 @@ struct Picture {
 /// `margin_pct`: with Precision::automatic, walk smaps when the estimate's margin is within this
 /// percentage of the limit (or the estimate cannot decide mode 0). `known_vm`: sysctl values the
 /// caller already holds (nullptr: read them). For this process with Precision::automatic the
-/// figures come from statm and capget(2), several times cheaper than status. Allocation-free.
+/// figures come from statm and capget(2), several times cheaper than status; capget only in mode 2
+/// or an unknown mode, the only ones whose rule uses CAP_SYS_ADMIN (elsewhere status.cap_eff
+/// stays -1 and inputs.cap_sys_admin false). Allocation-free.
 void gather_picture(pid_t pid, Precision precision, int margin_pct, Picture& out,
                     const char* proc_root = "/proc", const VmSysctl* known_vm = nullptr);
 

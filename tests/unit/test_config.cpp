@@ -333,3 +333,86 @@ TEST_CASE("config: the generated tables name every option", "[config]") {
     }
   }
 }
+
+namespace {
+// An environment block as the kernel hands it over: NAME=VALUE strings, NULL-terminated.
+struct Block {
+  std::vector<std::string> entries;
+  std::vector<char*> ptrs;
+  char* const* envp() {
+    ptrs.clear();
+    for (auto& e : entries) ptrs.push_back(e.data());
+    ptrs.push_back(nullptr);
+    return ptrs.data();
+  }
+};
+bool same_config(const Config& a, const Config& b) {
+  return a.mode == b.mode && a.trigger == b.trigger && a.log_kind == b.log_kind &&
+         std::strcmp(a.log_path, b.log_path) == 0 && a.format == b.format && a.stack_depth == b.stack_depth &&
+         a.vfork_sites == b.vfork_sites && std::strcmp(a.vfork_site_list, b.vfork_site_list) == 0 &&
+         std::strcmp(a.profile_path, b.profile_path) == 0 && a.slim_min_kb == b.slim_min_kb &&
+         a.precise_margin_pct == b.precise_margin_pct && a.vfork_timeout_s == b.vfork_timeout_s;
+}
+}  // namespace
+
+TEST_CASE("config: one pass over the environment finds what getenv finds", "[config]") {
+  Block block;
+  block.entries = {"PATH=/usr/bin:/bin",
+                   "FORKGUARD_MODEX=mitigate",        // a longer name is another variable
+                   "FORKGUARD_MOD=mitigate",          // so is a shorter one
+                   "FORKGUARD_STACK",                 // no '=': not a variable
+                   "FORKGUARD_VFORK_TIMEOUT=9",       // shares its first letters with VFORK_SITES
+                   "FORKGUARD_VFORK_SITES=all",
+                   "FORKGUARD_FORMAT=json",
+                   "FORKGUARD_FORMAT=text",           // a second entry: getenv takes the first
+                   "FORKGUARD_LOG=",                  // set and empty is not unset
+                   "HOME=/root"};
+  EnvSnapshot snap;
+  snapshot_environment(block.envp(), snap);
+  CHECK(snapshot_lookup("FORKGUARD_MODE", &snap) == nullptr);
+  CHECK(snapshot_lookup("FORKGUARD_STACK", &snap) == nullptr);
+  CHECK(std::string(snapshot_lookup("FORKGUARD_VFORK_TIMEOUT", &snap)) == "9");
+  CHECK(std::string(snapshot_lookup("FORKGUARD_VFORK_SITES", &snap)) == "all");
+  CHECK(std::string(snapshot_lookup("FORKGUARD_FORMAT", &snap)) == "json");
+  REQUIRE(snapshot_lookup("FORKGUARD_LOG", &snap) != nullptr);
+  CHECK(std::string(snapshot_lookup("FORKGUARD_LOG", &snap)).empty());
+  CHECK(snapshot_lookup("PATH", &snap) == nullptr);  // only the table's names are looked up
+  std::string copy = "FORKGUARD_FORMAT";             // a name that is not the table's own pointer
+  CHECK(std::string(snapshot_lookup(copy.c_str(), &snap)) == "json");
+
+  EnvSnapshot empty;
+  snapshot_environment(nullptr, empty);
+  for (size_t i = 0; i < kOptionCount; ++i) CHECK(empty.values[i] == nullptr);
+}
+
+TEST_CASE("config: parsing a snapshot gives the same settings and warnings as parsing by name", "[config]") {
+  // Every option, valid and invalid values, each parsed both ways.
+  const std::vector<std::vector<std::string>> cases = {
+      {},
+      {"FORKGUARD_MODE=mitigate", "FORKGUARD_TRIGGER=always", "FORKGUARD_LOG=/tmp/x.%p", "FORKGUARD_FORMAT=json",
+       "FORKGUARD_STACK=3", "FORKGUARD_VFORK_SITES=a+0x1,b", "FORKGUARD_PROFILE=p", "FORKGUARD_SLIM_MIN=8M",
+       "FORKGUARD_PRECISE_MARGIN=50", "FORKGUARD_VFORK_TIMEOUT=20"},
+      {"FORKGUARD_MODE=bogus", "FORKGUARD_STACK=-1", "FORKGUARD_SLIM_MIN=1", "FORKGUARD_VFORK_SITES=all,x",
+       "FORKGUARD_LOG=", "FORKGUARD_PROFILE=", "FORKGUARD_VFORK_TIMEOUT=0"},
+  };
+  for (const auto& entries : cases) {
+    for (bool secure : {false, true}) {
+      FakeEnv by_name;
+      Block block;
+      for (const auto& e : entries) {
+        by_name.vars[e.substr(0, e.find('='))] = e.substr(e.find('=') + 1);
+        block.entries.push_back(e);
+      }
+      block.entries.push_back("UNRELATED=1");
+      EnvSnapshot snap;
+      snapshot_environment(block.envp(), snap);
+      std::vector<std::string> warnings;
+      const Config a = parse(by_name, secure);
+      const Config b = parse_config(snapshot_lookup, &snap, secure, [](const char* m, void* ctx) {
+        static_cast<std::vector<std::string>*>(ctx)->push_back(m);
+      }, &warnings);
+      CHECK(same_config(a, b));
+      CHECK(warnings == by_name.warnings);
+    }
+  }
+}

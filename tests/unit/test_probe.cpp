@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -12,6 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "forkguard/kept_proc_file.hpp"
+#include "forkguard/owned_fd.hpp"
+#include "forkguard/picture.hpp"
 #include "forkguard/probe.hpp"
 
 using namespace forkguard;
@@ -563,4 +568,191 @@ TEST_CASE("probe: read_vm_sysctl on a tree of garbage, out-of-range and unreadab
   CHECK(s.admin_reserve_kbytes == 8192);
   CHECK(s.user_reserve_kbytes == -1);
   REQUIRE(system(("rm -rf " + root).c_str()) == 0);
+}
+
+TEST_CASE("probe: this process's picture reads CapEff only where the rule uses it (mode 2)", "[probe][picture]") {
+  // A /proc of fixtures for statm and meminfo; capget(2) is the real one.
+  char tmpl[] = "/tmp/fg-picture-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  const std::string root = tmpl;
+  REQUIRE(mkdir((root + "/self").c_str(), 0700) == 0);
+  std::ofstream(root + "/self/statm", std::ios::binary) << load("statm_real.txt");
+  std::ofstream(root + "/meminfo", std::ios::binary) << load("meminfo_real.txt");
+  ProcStatus real_status;
+  char buf[8192];
+  REQUIRE(read_small_file("/proc/self/status", buf, sizeof buf) > 0);
+  REQUIRE(parse_status(buf, real_status));
+  REQUIRE(real_status.cap_eff >= 0);
+  const bool has_admin = ((real_status.cap_eff >> 21) & 1) != 0;
+
+  for (int mode : {0, 1, 2, -1}) {
+    CAPTURE(mode);
+    VmSysctl vm;
+    vm.overcommit_memory = mode;
+    vm.overcommit_ratio = 50;
+    vm.overcommit_kbytes = 0;
+    vm.admin_reserve_kbytes = 8192;
+    vm.user_reserve_kbytes = 131072;
+    Picture p;
+    gather_picture(0, Precision::automatic, 10, p, root.c_str(), &vm);
+    CHECK(p.status.vm_size_kb > 0);          // statm came from the fixture
+    CHECK(p.mem.committed_as_kb > 0);        // and meminfo
+    if (mode == 0 || mode == 1) {
+      CHECK(p.status.cap_eff == -1);         // not read: these rules never look at it
+      CHECK_FALSE(p.inputs.cap_sys_admin);
+      CommitInputs with_admin = p.inputs;    // and the verdict cannot depend on it
+      with_admin.cap_sys_admin = true;
+      CHECK(predict_fork(with_admin).verdict == p.verdict.verdict);
+      CHECK(predict_fork(with_admin).margin_kb == p.verdict.margin_kb);
+    } else {
+      CHECK(p.status.cap_eff == real_status.cap_eff);
+      CHECK(p.inputs.cap_sys_admin == has_admin);
+    }
+  }
+  REQUIRE(system(("rm -rf " + root).c_str()) == 0);
+}
+
+TEST_CASE("probe: a kept /proc file reads what a fresh open reads, through one high close-on-exec descriptor",
+          "[probe][kept]") {
+  KeptProcFile meminfo{"/proc/meminfo", false};
+  char buf[8192];
+  for (int i = 0; i < 3; ++i) {
+    errno = 1234;  // the first read opens the file, the others pread the kept one: errno untouched by both
+    REQUIRE(meminfo.read(buf, sizeof buf, 0) > 0);
+    CHECK(errno == 1234);
+    MemInfo m;
+    REQUIRE(parse_meminfo(buf, m));
+    CHECK(m.complete());
+  }
+  const int fd = meminfo.current_fd();
+  REQUIRE(fd >= high_descriptor_floor());
+  CHECK((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+  REQUIRE(meminfo.read(buf, sizeof buf, 0) > 0);
+  CHECK(meminfo.current_fd() == fd);  // the same one, not a new one per read
+
+  KeptProcFile statm{"/proc/self/statm", true};
+  REQUIRE(statm.read(buf, sizeof buf, getpid()) > 0);
+  ProcStatm sm;
+  CHECK(parse_statm(buf, sm));
+  CHECK(sm.size > 0);
+  char small[4];  // cut like read_small_file: cap - 1 bytes and a NUL
+  CHECK(statm.read(small, sizeof small, getpid()) == 3);
+  CHECK(small[3] == '\0');
+  close(statm.current_fd());  // leave no descriptor behind for the other tests
+  close(meminfo.current_fd());
+}
+
+TEST_CASE("probe: a kept /proc file never reads or closes a number the program reused", "[probe][kept]") {
+  KeptProcFile meminfo{"/proc/meminfo", false};
+  char buf[8192];
+  REQUIRE(meminfo.read(buf, sizeof buf, 0) > 0);
+  const int kept = meminfo.current_fd();
+  REQUIRE(kept >= 0);
+  // The program closes every descriptor and gets our number back for a file of its own.
+  char path[] = "/tmp/fg-kept-XXXXXX";
+  const int mine = mkstemp(path);
+  REQUIRE(mine >= 0);
+  REQUIRE(write(mine, "the program's data\n", 19) == 19);
+  REQUIRE(lseek(mine, 4, SEEK_SET) == 4);
+  REQUIRE(close(kept) == 0);
+  REQUIRE(dup2(mine, kept) == kept);
+  REQUIRE(meminfo.read(buf, sizeof buf, 0) > 0);
+  CHECK(std::string(buf).rfind("MemTotal:", 0) == 0);  // meminfo, not the program's file
+  CHECK(meminfo.current_fd() != kept);
+  CHECK(fcntl(kept, F_GETFD) >= 0);          // still open: not ours to close
+  CHECK(lseek(kept, 0, SEEK_CUR) == 4);      // its offset untouched
+  char back[32] = {};
+  CHECK(pread(kept, back, sizeof back - 1, 0) == 19);
+  CHECK(std::string(back) == "the program's data\n");
+  close(kept);
+  close(mine);
+  unlink(path);
+  close(meminfo.current_fd());
+}
+
+TEST_CASE("probe: a fork child reads its own kept /proc/self file, not its parent's", "[probe][kept]") {
+  KeptProcFile statm{"/proc/self/statm", true};
+  char buf[256];
+  REQUIRE(statm.read(buf, sizeof buf, getpid()) > 0);
+  const int parent_fd = statm.current_fd();
+  struct stat parent_st {};
+  REQUIRE(fstat(parent_fd, &parent_st) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // In the child: the read must come from /proc/<child>/statm, through a descriptor of its own.
+    int status = 0;
+    if (statm.read(buf, sizeof buf, getpid()) <= 0) status |= 1;
+    struct stat mine {}, want {};
+    if (fstat(statm.current_fd(), &mine) != 0 || stat("/proc/self/statm", &want) != 0) status |= 2;
+    if (mine.st_ino != want.st_ino || mine.st_ino == parent_st.st_ino) status |= 4;
+    // The inherited copy of the parent's descriptor was closed (or its number now holds ours).
+    struct stat at_old {};
+    if (fstat(parent_fd, &at_old) == 0 && at_old.st_ino == parent_st.st_ino) status |= 8;
+    _exit(status);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  struct stat still {};
+  CHECK(fstat(parent_fd, &still) == 0);  // the parent's own is untouched
+  CHECK(still.st_ino == parent_st.st_ino);
+  close(parent_fd);
+}
+
+TEST_CASE("probe: a kept /proc file is not adopted again when the program put the same file at its number",
+          "[probe][kept]") {
+  // Same device and inode but no close-on-exec: the program's own descriptor of the same file
+  // (owned_fd.hpp's rule), so it is neither read nor closed, and the kept one is opened anew.
+  KeptProcFile meminfo{"/proc/meminfo", false};
+  char buf[8192];
+  REQUIRE(meminfo.read(buf, sizeof buf, 0) > 0);
+  const int kept = meminfo.current_fd();
+  REQUIRE(kept >= 0);
+  const int mine = open("/proc/meminfo", O_RDONLY);
+  REQUIRE(mine >= 0);
+  REQUIRE(close(kept) == 0);
+  REQUIRE(dup2(mine, kept) == kept);  // dup2 leaves the flag off
+  REQUIRE(meminfo.read(buf, sizeof buf, 0) > 0);
+  CHECK(std::string(buf).rfind("MemTotal:", 0) == 0);
+  CHECK(meminfo.current_fd() != kept);
+  CHECK(meminfo.current_fd() >= 0);
+  CHECK(fcntl(kept, F_GETFD) == 0);  // still open, still the program's: not ours to close
+  close(kept);
+  close(mine);
+  close(meminfo.current_fd());
+}
+
+TEST_CASE("probe: a kept /proc file holds no low number when the program leaves no high one free",
+          "[probe][kept]") {
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // Every number but one taken under a small limit: the read must still work, through that
+    // one number, and give it back (nothing kept) instead of holding it across calls.
+    struct rlimit rl {64, 64};
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(100);
+    const int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd < 0) _exit(101);
+    for (int fd = 3; fd < 64; ++fd) {
+      if (fcntl(fd, F_GETFD) < 0 && dup2(null_fd, fd) != fd) _exit(102);
+    }
+    const int spare = 40;
+    close(spare);
+    KeptProcFile meminfo{"/proc/meminfo", false};
+    char buf[8192];
+    int status = 0;
+    for (int i = 0; i < 2; ++i) {
+      if (meminfo.read(buf, sizeof buf, 0) <= 0) status |= 1;
+      if (std::string(buf).rfind("MemTotal:", 0) != 0) status |= 2;
+      if (meminfo.current_fd() != -1) status |= 4;     // nothing kept
+      if (fcntl(spare, F_GETFD) >= 0) status |= 8;     // the one free number given back
+    }
+    _exit(status);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
