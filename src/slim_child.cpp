@@ -23,6 +23,8 @@
 #define MAP_FIXED_NOREPLACE 0x100000  // Linux 4.17; older kernels take it as a hint
 #endif
 
+extern "C" void* __libc_stack_end;  // ld.so's: the main thread's stack top at start
+
 namespace forkguard {
 
 namespace {
@@ -173,8 +175,18 @@ uintptr_t map_zeros_around(uintptr_t start, uintptr_t end, int prot) {
   return mapped;
 }
 
+// Whether the calling thread is the process's main one, without a syscall (the constructor runs
+// in every exec'd child): its stack is the one below __libc_stack_end; another thread's stack is
+// an mmap at least the kernel's stack gap (128 MiB) below it.
+static bool on_main_thread_stack() {
+  int here = 0;
+  const auto top = reinterpret_cast<uintptr_t>(__libc_stack_end);
+  const auto local = reinterpret_cast<uintptr_t>(&here);
+  return top != 0 && local < top && top - local < (uintptr_t{64} << 20);
+}
+
 void slim_register_atfork() {
-  if (g_main_tp.load(std::memory_order_relaxed) == 0 && getpid() == static_cast<pid_t>(syscall(SYS_gettid))) {
+  if (g_main_tp.load(std::memory_order_relaxed) == 0 && on_main_thread_stack()) {
     g_main_tp.store(reinterpret_cast<uintptr_t>(__builtin_thread_pointer()), std::memory_order_relaxed);
     g_static_tls.store(static_tls_now(), std::memory_order_relaxed);
   }

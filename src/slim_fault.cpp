@@ -47,6 +47,17 @@ int64_t now_ns(clockid_t clock) {
 // The program's own SIGSEGV action in this child, put back at the first signal.
 struct sigaction g_program_action;
 
+// The faulting instruction's address, from the signal's saved context.
+uintptr_t faulting_pc(const ucontext_t* uc) {
+#if defined(__x86_64__)
+  return static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
+#elif defined(__aarch64__)
+  return static_cast<uintptr_t>(uc->uc_mcontext.pc);
+#else
+#error "forkguard: the fault record knows x86_64 and aarch64 only"
+#endif
+}
+
 void on_fault(int sig, siginfo_t* info, void* ucontext) {
   const int saved = errno;
   // The program's action first: whatever happens from here on, the signal is the program's.
@@ -58,7 +69,7 @@ void on_fault(int sig, siginfo_t* info, void* ucontext) {
     uintptr_t pcs[Record::kMaxFrames];
     int n = 0;
     const auto* uc = static_cast<const ucontext_t*>(ucontext);
-    const auto fault_pc = static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
+    const uintptr_t fault_pc = faulting_pc(uc);
     pcs[n++] = fault_pc;
     // The frames above it only when no other thread of the parent could have held the loader's
     // lock the unwinder takes (dl_iterate_phdr): in a child that lock is never released.

@@ -2,7 +2,9 @@
 # @file load_cost.sh
 # @brief Issue 13, child side: an exec'd program that inherits the preload pays only for loading
 # an object. Its syscalls (strace) are those of the same program preloading a no-op C library,
-# except at most one more mmap (the shim's .bss, larger than its file's last page): no malloc
+# except at most two more mmaps (the shim's .bss, larger than its file's last page, and ld.so's
+# static TLS block, which the shim's 10.6 KiB of thread-locals -- the in-flight vfork records and
+# the substitute's call -- no longer fit in its first allocation: bench/README): no malloc
 # initialisation (brk, getrandom), no file opened or read, no write, no descriptor, no getpid,
 # whatever FORKGUARD_* asks for, since the settings are only parsed at load.
 #
@@ -28,9 +30,9 @@ settings=(-E FORKGUARD_FORMAT=json -E "FORKGUARD_LOG=$FG_TMP/records.%p.jsonl" -
 syscalls "$noop" "$FG_TMP/noop" "${settings[@]}" -E FORKGUARD_MODE=observe
 for mode in observe mitigate off; do
   syscalls "$shim" "$FG_TMP/shim.$mode" "${settings[@]}" -E "FORKGUARD_MODE=$mode"
-  # Every name with its count in both runs; the shim may have one mmap more.
+  # Every name with its count in both runs; the shim may have two mmaps more.
   join -a1 -a2 -e 0 -o 0,1.2,2.2 "$FG_TMP/noop" "$FG_TMP/shim.$mode" | while read -r name want got; do
-    if [ "$name" = mmap ] && [ "$got" -ge "$want" ] && [ "$got" -le $((want + 1)) ]; then continue; fi
+    if [ "$name" = mmap ] && [ "$got" -ge "$want" ] && [ "$got" -le $((want + 2)) ]; then continue; fi
     [ "$got" -eq "$want" ] || echo "$name: $got with the shim, $want with a no-op library"
   done >"$FG_TMP/diff.$mode"
   if [ -s "$FG_TMP/diff.$mode" ]; then
@@ -40,4 +42,4 @@ for mode in observe mitigate off; do
   fi
 done
 [ -z "$(ls "$FG_TMP" | grep '^records\.')" ] || fail "a record file was created by a program that made no call"
-echo "ok: a child that inherits the shim makes a no-op library's syscalls (one mmap more at most), in observe, mitigate and off"
+echo "ok: a child that inherits the shim makes a no-op library's syscalls (two mmaps more at most), in observe, mitigate and off"

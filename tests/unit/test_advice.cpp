@@ -183,8 +183,8 @@ TEST_CASE("mode 1 never refuses: nothing written ever goes") {
   CHECK(a.slim_written_kb == 0);
 }
 
-TEST_CASE("advice from this process's real smaps and pagemap: untouched mappings and never-written runs") {
-  const size_t len = size_t{256} << 20, gap = 4096;
+TEST_CASE("advice from this process's real smaps and pagemap: untouched mappings and never-written runs", "[kernel]") {
+  const size_t len = size_t{256} << 20, gap = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   // Two mappings with an inaccessible page between them, so the kernel cannot merge them into one.
   char* area = static_cast<char*>(mmap(nullptr, 2 * len + gap, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   REQUIRE(area != MAP_FAILED);

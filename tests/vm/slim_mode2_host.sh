@@ -24,7 +24,7 @@ slim_mode2_results() {
   done
   grep -q '^FGVM reservation| done' "$log" || { bad "reservation: the guest did not finish the scenario"; return 1; }
   [ "$(sect res_roomy.rc)" = 0 ] || { bad "reservation: the roomy run failed"; rc=1; }
-  sect res_plain.out | grep -q '^reservation: fork() failed: Cannot allocate memory$' ||
+  grep -q '^reservation: fork() failed: Cannot allocate memory$' <<<"$(sect res_plain.out)" ||
     { bad "reservation: without the shim the fork was not refused"; rc=1; }
   [ "$(sect res_big.rc)" = 0 ] || { bad "reservation: mitigate did not rescue it (exit $(sect res_big.rc))"; rc=1; }
   [ "$(sect res_big.out)" = "$(sect res_roomy.out)" ] || { bad "reservation: mitigate's output differs from the roomy run"; rc=1; }
@@ -33,7 +33,7 @@ slim_mode2_results() {
   echo "   $mit"
   [ "$(echo "$mit" | jget action)" = slim_fork ] || { bad "reservation: the fork was no slim fork"; rc=1; }
   [ "$(echo "$mit" | jget excluded_written_kb)" = 0 ] || { bad "reservation: written memory was left out"; rc=1; }
-  ! sect res_big.jsonl | grep -q '"call":"fault"' || { bad "reservation: a child faulted in the big run"; rc=1; }
+  ! grep -q '"call":"fault"' <<<"$(sect res_big.jsonl)" || { bad "reservation: a child faulted in the big run"; rc=1; }
   # write: the worker's write to read-only zeros is a fault with its own record.
   [ "$(sect res_write.rc)" = 0 ] || { bad "reservation: write: exit $(sect res_write.rc)"; rc=1; }
   fault=$(sect res_write.jsonl | grep -m1 '"call":"fault"' || true)
