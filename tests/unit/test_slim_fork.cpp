@@ -204,11 +204,11 @@ TEST_CASE("a slim fork's child reads the parent's data where it was written and 
   const int status = slim_child(
       plan, mode, plain_fork,
       [&] {
-        if (d.p[0] != 7 || d.p[4095] != 7 || d.p[Data::kLen / 2] != 9) return 10;  // written data: the parent's
+        if (d.p[0] != 7 || d.p[kPg - 1] != 7 || d.p[Data::kLen / 2] != 9) return 10;  // written data: the parent's
         for (size_t off = kPg; off < Data::kLen; off += 4 * kMiB)
           if (d.p[off] != 0) return 11;  // zeros
-        d.p[8192] = 5;                   // writable
-        return d.p[8192] == 5 ? 3 : 12;
+        d.p[2 * kPg] = 5;                // writable
+        return d.p[2 * kPg] == 5 ? 3 : 12;
       },
       err, pid);
   CHECK(WIFEXITED(status));
@@ -216,7 +216,7 @@ TEST_CASE("a slim fork's child reads the parent's data where it was written and 
   CHECK(err.empty());
   // The parent: its data as before, nothing written by the child, no "dc" left behind.
   CHECK(d.p[0] == 7);
-  CHECK(d.p[8192] == 0);
+  CHECK(d.p[2 * kPg] == 0);
   CHECK_FALSE(has_dontcopy(d.at(kPg)));
 }
 
