@@ -34,7 +34,7 @@ setuid)
   install -m 755 "$shim" "$FG_TMP/lib/libforkguard.so"
   "$cc" -O1 -o "$FG_TMP/bin/fg_setuid" "$src/hardening_setuid_fork.c" -L"$FG_TMP/lib" -lforkguard \
     -Wl,-rpath,"$FG_TMP/lib" -Wl,--no-as-needed || fail "compiling the setuid helper"
-  readelf -d "$FG_TMP/bin/fg_setuid" | grep -q 'NEEDED.*\[libforkguard.so\]' || fail "no DT_NEEDED on libforkguard.so"
+  grep -q 'NEEDED.*\[libforkguard.so\]' <<<"$(readelf -d "$FG_TMP/bin/fg_setuid")" || fail "no DT_NEEDED on libforkguard.so"
   chown root:root "$FG_TMP/bin/fg_setuid" && chmod 4755 "$FG_TMP/bin/fg_setuid"
   run_as_user() {  # run_as_user DIR SETTINGS...: the program as the user, with the given environment
     local dir=$1

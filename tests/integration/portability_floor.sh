@@ -117,7 +117,7 @@ done <"$FG_TMP/und"
 
 # A local definition named sym@GLIBC_x: a .symver meant for references renamed a function the
 # library defines itself (a hidden forwarder then jumps to itself). Needs the symbol table.
-readelf -S "$lib" | grep -q '\.symtab' || fail "$lib has no symbol table (stripped): check the unstripped build"
+grep -q '\.symtab' <<<"$(readelf -S "$lib")" || fail "$lib has no symbol table (stripped): check the unstripped build"
 renamed=$(readelf -W --syms "$lib" |
   awk '/^Symbol table/ { on = ($0 ~ /\.symtab/) } on && $5 == "LOCAL" && $7 != "UND" && $8 ~ /@GLIBC_/ { printf " %s", $8 }')
 [ -z "$renamed" ] ||

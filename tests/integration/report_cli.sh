@@ -31,7 +31,7 @@ live)
     has "$tmp/first" '^refused +forkguard-demo\+0x'
   fi
   # The demo is built with debug information unless the build type drops it.
-  if readelf -S "$demo" 2>/dev/null | grep -q '\.debug_line'; then
+  if grep -q '\.debug_line' <<<"$(readelf -S "$demo" 2>/dev/null)"; then
     has "$tmp/out" '#0 +main at .*legacy_demo\.c:[0-9]+ \(forkguard-demo\+0x'
     line=$(sed -nE 's/.*#0 +main at .*legacy_demo\.c:([0-9]+).*/\1/p' "$tmp/out" | head -1)
     src=$(dirname "$(dirname "$fixtures")")/../demo/legacy_demo.c
@@ -50,7 +50,7 @@ live)
   has "$tmp/err2" 'no file is the forkguard-demo that ran \(build-id [0-9a-f]+\)'
   has "$tmp/out2" '#0 +main \(forkguard-demo\+0x'
   "$fg" report --path "$tmp/bin" "$tmp"/r.*.jsonl >"$tmp/out3" 2>"$tmp/err3"
-  if readelf -S "$demo" 2>/dev/null | grep -q '\.debug_line'; then has "$tmp/out3" '#0 +main at .*legacy_demo\.c:[0-9]+'; fi
+  if grep -q '\.debug_line' <<<"$(readelf -S "$demo" 2>/dev/null)"; then has "$tmp/out3" '#0 +main at .*legacy_demo\.c:[0-9]+'; fi
   ! grep -q 'no file is the forkguard-demo' "$tmp/err3" || fail "--path was not used"
   ;;
 fixtures)
