@@ -9,7 +9,8 @@
 
 #include "forkguard/owner_lock.hpp"
 
-TEST_CASE("a fork child takes over a lock its parent's other thread holds", "[owner_lock][concurrency]") {
+// [kernel]: forks while another thread runs (qemu-user may hang there).
+TEST_CASE("a fork child takes over a lock its parent's other thread holds", "[owner_lock][concurrency][kernel]") {
   std::atomic<pid_t> word{0};
   std::atomic<bool> held{false}, release{false};
   std::thread holder([&] {
