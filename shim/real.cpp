@@ -32,7 +32,7 @@ extern "C" const char _end __attribute__((visibility("hidden")));
 constexpr const char* kAfterFloor[] = {
     "_Fork",          "closefrom",   "close_range",     "posix_spawn_file_actions_addclosefrom_np",
     "pidfd_open",     "pidfd_spawn", "_dl_find_object", "__libc_single_threaded",
-    "gettid",         "execveat",
+    "gettid",         "execveat",    "__rseq_offset",   "__rseq_size",
 };
 
 bool after_floor(const char* name) {
@@ -93,6 +93,7 @@ void init() {
   // Features newer than the floor, looked up here, where dlsym is safe (constructor, or a wrapper's
   // first call, before any fork of ours): the core asks libc_features.hpp.
   set_libc_single_threaded_flag(static_cast<const char*>(optional("__libc_single_threaded")));
+  set_libc_optional_lookup(optional);  // the rest when needed: a pointer now, no dlsym in every child
   // glibc 2.35's _dl_find_object is found by the core itself (no dlsym: src/libgcc_floor.cpp).
   if (kOldLibc) libgcc_find_object_without_glibc();
   // One pass over environ for every FORKGUARD_* variable, not one getenv() walk per setting.

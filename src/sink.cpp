@@ -88,7 +88,7 @@ void Sink::fall_back_to_stderr(const char* why) {
     msg[w.size()] = '\0';
     diag_notice(msg);  // carried by the first record on stderr, never a line of its own
   }
-  if (!fell_back_) generation_.fetch_add(1, std::memory_order_acq_rel);
+  if (!fell_back_) __atomic_fetch_add(&generation_, 1u, __ATOMIC_ACQ_REL);
   fell_back_ = true;
   kind_ = LogKind::stderr_stream;
 }
@@ -211,7 +211,7 @@ Sink::Open Sink::open_locked(pid_t me) {
     nfd = adopt_high(nfd, id_);  // (a failed dup3 leaves the deleted file's number open: never reused)
   }
   if (before.dev != 0 && (before.dev != id_.dev || before.ino != id_.ino))
-    generation_.fetch_add(1, std::memory_order_acq_rel);  // another file: what it was told is not in this one
+    __atomic_fetch_add(&generation_, 1u, __ATOMIC_ACQ_REL);  // another file: what it was told is not in this one
   owner_ = me;
   fd_ = nfd;
   if (event != nullptr && note_reopen(event)) return Open::noted;

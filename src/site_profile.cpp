@@ -20,6 +20,7 @@
 
 #include "forkguard/diag.hpp"
 #include "forkguard/fixed_writer.hpp"
+#include "forkguard/libc_features.hpp"
 #include "forkguard/owned_fd.hpp"
 #include "forkguard/probe.hpp"
 
@@ -56,11 +57,10 @@ uintptr_t g_page = 4096;
 constexpr uintptr_t kRseqAreaBytes = 32;
 
 // This thread's rseq area, registered by glibc >= 2.35 at thread pointer + __rseq_offset; 0 when
-// glibc registers none. Looked up by name so that the library still loads on older glibc.
+// glibc registers none. Looked up at each learned fork, in the parent (libc_features.hpp).
 uintptr_t rseq_area() {
-  // Looked up at each learned fork (no function-local static: its guard would need glibc 2.32).
-  const auto* offset = static_cast<const ptrdiff_t*>(dlsym(RTLD_DEFAULT, "__rseq_offset"));
-  const auto* size = static_cast<const unsigned*>(dlsym(RTLD_DEFAULT, "__rseq_size"));
+  const auto* offset = static_cast<const ptrdiff_t*>(libc_optional("__rseq_offset"));
+  const auto* size = static_cast<const unsigned*>(libc_optional("__rseq_size"));
   if (offset == nullptr || size == nullptr || *size == 0) return 0;
   return reinterpret_cast<uintptr_t>(__builtin_thread_pointer()) + static_cast<uintptr_t>(*offset);
 }

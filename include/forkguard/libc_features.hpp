@@ -12,4 +12,12 @@ const char* libc_single_threaded_flag();
 /// Set once by the shim's initialisation, before any wrapper can run.
 void set_libc_single_threaded_flag(const char* flag);
 
+/// A symbol beyond the floor that is needed only now and then (glibc 2.35's `__rseq_offset`, for
+/// learning), looked up when asked through the shim's lookup, which finds nothing of what glibc
+/// 2.17 lacked in the tests' old-libc copy. nullptr without the shim or without the symbol. Not
+/// for a fork child (dlsym).
+void* libc_optional(const char* name);
+/// Set once by the shim's initialisation: its lookup of optional symbols.
+void set_libc_optional_lookup(void* (*lookup)(const char* name));
+
 }  // namespace forkguard

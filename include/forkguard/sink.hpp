@@ -15,7 +15,6 @@
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <cstddef>
 
 #include "forkguard/config.hpp"
@@ -37,30 +36,13 @@ class Sink {
   /// Changes whenever records start going to another file than before (a deleted log recreated,
   /// the path now naming another file, the fall back to stderr): what was said once per log, such
   /// as module descriptions, must be said again.
-  unsigned generation() const { return generation_.load(std::memory_order_acquire); }
+  unsigned generation() const { return __atomic_load_n(&generation_, __ATOMIC_ACQUIRE); }
   /// The descriptor currently used for the file sink, or -1 (for tests).
   int current_fd() const { return fd_; }
   /// The syslog socket's descriptor, or -1 (for tests).
   int syslog_fd() const { return syslog_.current_fd(); }
   /// Where the syslog sink sends: "/dev/log" (tests of the formatting use a socket of their own).
   static constexpr const char* kSyslogSocket = "/dev/log";
-
-  Sink() = default;
-  /// A snapshot and its restoration (the vfork substitute's parent takes back its own sink).
-  Sink& operator=(const Sink& other) {
-    kind_ = other.kind_;
-    __builtin_memcpy(tmpl_, other.tmpl_, sizeof tmpl_);
-    per_pid_ = other.per_pid_;
-    fd_ = other.fd_;
-    owner_ = other.owner_;
-    id_ = other.id_;
-    fell_back_ = other.fell_back_;
-    noted_reopen_ = other.noted_reopen_;
-    syslog_ = other.syslog_;
-    generation_.store(other.generation_.load(std::memory_order_acquire), std::memory_order_release);
-    return *this;
-  }
-  Sink(const Sink&) = delete;
 
   /// Expands %p in `tmpl` to `pid` (and %% to %). false when it does not fit.
   static bool expand_path(const char* tmpl, pid_t pid, char* out, size_t cap);
@@ -81,7 +63,9 @@ class Sink {
   bool fell_back_ = false;
   bool noted_reopen_ = false;  ///< a closed, replaced or deleted log was reopened (said once)
   SyslogClient syslog_;
-  std::atomic<unsigned> generation_{0};
+  /// Atomic by access (__atomic builtins), a plain field so that a Sink copies: the vfork
+  /// substitute's parent takes back the sink as it was at the clone (engine.cpp).
+  unsigned generation_ = 0;
 };
 
 }  // namespace forkguard
