@@ -146,8 +146,9 @@ SyslogClient::Status SyslogClient::send(const char* data, size_t len, int& errno
     // The listener went away (journald or rsyslog restarted): reconnect once and resend.
     if (errno_out != ECONNREFUSED && errno_out != ENOTCONN && errno_out != EPIPE) break;
     OwnerLockGuard lock(g_connect_lock);
+    // Another thread of the program may have closed and reused the number since the send.
     if (fd_ == fd) {
-      close(fd);
+      if (still_ours(fd, id_)) close(fd);
       fd_ = -1;
     }
     status = Status::unavailable;
