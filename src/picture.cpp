@@ -4,6 +4,7 @@
 
 #include <linux/capability.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +12,7 @@
 
 #include "forkguard/fixed_writer.hpp"
 #include "forkguard/kept_proc_file.hpp"
+#include "forkguard/smaps_cache.hpp"
 
 namespace forkguard {
 
@@ -21,6 +23,34 @@ constexpr int kCapSysAdmin = 21;
 // The two files every recorded call reads, kept open between calls (this process, real /proc).
 KeptProcFile g_self_statm{"/proc/self/statm", true};
 KeptProcFile g_meminfo{"/proc/meminfo", false};
+
+// This process's last smaps walk: a second at most, so a flag change maps cannot show is seen soon.
+constexpr int64_t kWalkMaxAgeNs = 1000000000;
+SmapsCache g_walks{kWalkMaxAgeNs};
+
+int64_t monotonic_ns() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // vDSO: no syscall, async-signal-safe
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// This process's smaps walk, or the last one while maps reads the same (smaps_cache.hpp): a
+// walk is kept only when maps read the same before and after it (no mapping changed meanwhile).
+int walk_self(const char* smaps_path, const char* maps_path, ChargeSummary& out, bool& reused) {
+  reused = false;
+  MapsKey before;
+  const bool keyed = read_maps_key(maps_path, before) == 0;
+  const int64_t now = monotonic_ns();
+  if (keyed && g_walks.lookup(before, now, out)) {
+    reused = true;
+    return 0;
+  }
+  const uint64_t gen = g_walks.generation();
+  if (measure_charge_smaps(smaps_path, out) != 0) return -1;
+  MapsKey after;
+  if (keyed && read_maps_key(maps_path, after) == 0 && after == before) g_walks.store(before, now, gen, out);
+  return 0;
+}
 
 // A whole small /proc file: kept open when it is this process's real /proc, else opened anew.
 long read_proc(KeptProcFile* kept, const char* path, char* buf, size_t cap) {
@@ -78,6 +108,8 @@ void read_self_fast(const char* proc_root, bool real_proc, int64_t page_kb, Pict
 
 }  // namespace
 
+void forget_smaps_walks() { g_walks.clear(); }
+
 void gather_picture(pid_t pid, Precision precision, int margin_pct, Picture& out, const char* proc_root,
                     const VmSysctl* known_vm) {
   out = Picture{};
@@ -131,7 +163,12 @@ void gather_picture(pid_t pid, Precision precision, int margin_pct, Picture& out
                      estimate_is_near_limit(in, out.verdict, margin_pct));
   if (!walk) return;
   proc_path(path, sizeof path, proc_root, pid, "smaps");
-  if (measure_charge_smaps(path, out.smaps) != 0) {
+  // Only this process's automatic walks are reused: `forkguard check` and Precision::exact walk.
+  const bool reusable = pid == 0 && real_proc && precision == Precision::automatic;
+  char maps[256];
+  proc_path(maps, sizeof maps, proc_root, pid, "maps");
+  const int walked = reusable ? walk_self(path, maps, out.smaps, out.smaps_reused) : measure_charge_smaps(path, out.smaps);
+  if (walked != 0) {
     note_errno(out);
     return;  // keep the estimate's verdict
   }

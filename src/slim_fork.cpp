@@ -17,6 +17,7 @@
 #include "forkguard/never_written.hpp"
 #include "forkguard/owned_fd.hpp"
 #include "forkguard/owner_lock.hpp"
+#include "forkguard/picture.hpp"
 #include "forkguard/slim_child.hpp"
 
 namespace forkguard {
@@ -319,6 +320,7 @@ pid_t slim_fork(pid_t (*real_fork)(), const SlimPlan& plan, const char* site, in
     const SlimRegion& r = plan.regions[i];
     madvise(reinterpret_cast<void*>(r.start), r.end - r.start, MADV_DOFORK);
   }
+  forget_smaps_walks();  // a walk made while the regions were marked saw a smaller charge
   errno = err;
   return pid;
 }

@@ -24,6 +24,7 @@ struct Picture {
   CommitVerdict verdict;
   bool used_smaps = false;   ///< charge_method "smaps" rather than "estimate"
   ChargeSummary smaps;       ///< filled when used_smaps
+  bool smaps_reused = false; ///< the walk was this process's last one: maps read the same (smaps_cache.hpp)
   int read_errno = 0;        ///< first errno of an unreadable /proc file (0 = all read)
   const char* charge_method() const { return used_smaps ? "smaps" : "estimate"; }
   int64_t headroom_kb() const {
@@ -37,8 +38,13 @@ struct Picture {
 /// caller already holds (nullptr: read them). For this process with Precision::automatic the
 /// figures come from statm and capget(2), several times cheaper than status; capget only in mode 2
 /// or an unknown mode, the only ones whose rule uses CAP_SYS_ADMIN (elsewhere status.cap_eff
-/// stays -1 and inputs.cap_sys_admin false). Allocation-free.
+/// stays -1 and inputs.cap_sys_admin false). This process's automatic smaps walk is reused while
+/// /proc/self/maps reads the same, for at most a second (smaps_cache.hpp). Allocation-free.
 void gather_picture(pid_t pid, Precision precision, int margin_pct, Picture& out,
                     const char* proc_root = "/proc", const VmSysctl* known_vm = nullptr);
+
+/// Makes the next automatic walk of this process read smaps again: the caller changed mappings'
+/// VmFlags where /proc/self/maps does not show it (MADV_DONTFORK, MADV_DOFORK). Async-signal-safe.
+void forget_smaps_walks();
 
 }  // namespace forkguard
