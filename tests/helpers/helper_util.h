@@ -27,6 +27,24 @@ static inline int fg_wait_code(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* Waits (10 s at most) until the main thread has finished pthread_exit(): it then stays a zombie
+ * task while the process lives. Before that a non-main thread is not yet the only one, and on a
+ * loaded machine its first fork could come that early (seen in CI). */
+static inline void fg_wait_main_thread_gone(void) {
+  char path[64], stat[512];
+  snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)getpid());
+  for (int i = 0; i < 10000; ++i) {
+    FILE* f = fopen(path, "re");
+    if (f == NULL) return;
+    const size_t n = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[n] = '\0';
+    const char* state = strrchr(stat, ')'); /* the name may hold spaces and parentheses */
+    if (state != NULL && (state[2] == 'Z' || state[2] == 'X')) return;
+    usleep(1000);
+  }
+}
+
 /* fork() + execve(/bin/true) + wait: the child's code as fg_wait_code, -1 when fork fails. */
 static inline int fg_fork_exec_true(void) {
   fflush(stdout); /* nothing buffered may be duplicated into the child */

@@ -33,6 +33,7 @@ static void finish_process(void) {
 static void* forker(void* arg) {
   const int sole = arg != NULL;
   pthread_barrier_wait(&g_start);
+  if (sole) fg_wait_main_thread_gone();
   int ok = 0;
   for (int i = 0; i < g_forks; i++) {
     pid_t pid = fork();

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "helper_util.h"
+
 int fg_case_main(int argc, char** argv);
 
 static int g_argc;
@@ -20,6 +22,7 @@ static char** g_argv;
 
 static void* run_case(void* arg) {
   (void)arg;
+  fg_wait_main_thread_gone();
   exit(fg_case_main(g_argc, g_argv)); /* exit(): atexit handlers and stdio as from main */
 }
 
