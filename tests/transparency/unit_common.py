@@ -57,6 +57,10 @@ def base_env():
 def run_process(argv, cwd, env, out_path, err_path, timeout):
     """Runs argv in its own session; on timeout kills the whole group. Returns (status text, seconds)."""
     t0 = now()
+    # Every signal at its default, as from a terminal: a suite started under nohup or as a
+    # background job inherits SIGHUP or SIGINT ignored, and a shell cannot trap what it was
+    # started ignoring (the traps cases then differ from their expected output in every run).
+    argv = ["env", "--default-signal"] + list(argv)
     with open(out_path, "wb") as out, open(err_path, "wb") if err_path else open(os.devnull, "wb") as err:
         p = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
                              stderr=err if err_path else subprocess.STDOUT, start_new_session=True, close_fds=True)
