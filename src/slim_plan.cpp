@@ -90,12 +90,19 @@ void add_vma(const Vma& v, void* p) {
   m.executable = v.executable;
   m.keep_written = after_guard;
   m.first_run = layout.nruns;
+  RunCollector runs{&layout, m.start, m.end - kKeepTop, static_cast<uintptr_t>(c->limits->min_kb) * 1024};
   if (v.rss_kb == 0 && v.swap_kb == 0) {  // nothing resident, nothing swapped: never written
-    m.never_written = true;
+    if (!after_guard) {
+      m.never_written = true;
+      return;
+    }
+    // Maybe the stack of a thread pthread_create is making now: its struct pthread at the top is
+    // written before the fork (the thread list) and glibc's fork child writes it: the top stays.
+    runs.gap(m.end);
+    m.nruns = layout.nruns - m.first_run;
     return;
   }
   // Partly written: its never-written runs, from the page tables.
-  RunCollector runs{&layout, m.start, m.end - kKeepTop, static_cast<uintptr_t>(c->limits->min_kb) * 1024};
   const int rc = scan_written(
       c->pagemap_fd, m.start, m.end,
       [](uintptr_t s, uintptr_t e, void* r) {

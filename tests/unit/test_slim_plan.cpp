@@ -303,6 +303,34 @@ TEST_CASE("slim layout: a mapping the smaps walk reports again after a merge sta
   CHECK(layout.charge_kb == static_cast<int64_t>((merged - stack) / 1024));
 }
 
+TEST_CASE("slim layout: a never-written mapping above a guard keeps its top (a thread being created)") {
+  // pthread_create in another thread maps the stack, then writes its struct pthread at the top
+  // and links it into the thread list; glibc's fork child writes every listed struct pthread. A
+  // layout made before those writes must not leave the top out: the child would die in glibc.
+  const uint64_t guard = 0x7f0000000000, stack = guard + 4096, top = stack + (8ull << 20);
+  const uint64_t plain = 0x7f1000101000, plain_end = plain + (8ull << 20);
+  const std::string path = temp_file(smaps_entry(guard, stack, "---p", "mr mw me", 0) +
+                                     smaps_entry(stack, top, "rw-p", "rd wr mr mw me ac", 0) +
+                                     smaps_entry(plain, plain_end, "rw-p", "rd wr mr mw me ac", 0));
+  forkguard::SlimLimits lim;
+  lim.min_kb = 4 * 1024;
+  forkguard::SlimLayout layout;
+  REQUIRE(forkguard::build_slim_layout(path.c_str(), -1, lim, layout) == 0);
+  unlink(path.c_str());
+  REQUIRE(layout.nmaps == 2);
+  const forkguard::SlimMapping& s = layout.maps[0];
+  CHECK_FALSE(s.never_written);
+  REQUIRE(s.nruns == 1);
+  CHECK(layout.runs[s.first_run].start == stack);
+  CHECK(layout.runs[s.first_run].end == top - 16 * 1024);
+  CHECK(layout.maps[1].never_written);  // no guard below: a whole mapping, as before
+  forkguard::SlimPlan plan;
+  forkguard::choose_slim_regions(layout, lim, mode0(), plan);
+  CHECK(covers(plan, stack));
+  CHECK_FALSE(covers(plan, top - 1));
+  CHECK(covers(plan, plain_end - 1));
+}
+
 TEST_CASE("slim layout: nothing resident and nothing swapped is never written, and a file mapping never is") {
   const uint64_t a = 0x7e0000000000, b = a + (1ull << 30), c = b + (1ull << 30);
   std::string text = smaps_entry(a, b, "rw-p", "rd wr mr mw me ac", 0);
