@@ -541,14 +541,17 @@ ChainEnd run_chain(Call& c, ForkFn real, uintptr_t entry_rsp, int entry_errno, c
     }
     errno = entry_errno;
     if (!try_slim_fork(c, real, pid)) continue;  // not tried: its reason is in the record
-    if (pid == 0) return ChainEnd::made;  // the slim fork's child: async-signal-safe only from here
+    if (pid == 0) {
+      errno = entry_errno;  // as after a fork that succeeded: the caller's errno, untouched
+      return ChainEnd::made;  // the slim fork's child: async-signal-safe only from here
+    }
     made = true;
     made_err = pid < 0 ? errno : 0;
     note_attempt(c, Action::slim_fork, made_err);
     if (pid > 0 || made_err != ENOMEM) break;
   }
   if (!made) return ChainEnd::declined;
-  errno = made_err;
+  errno = pid < 0 ? made_err : entry_errno;  // a fork that succeeded leaves errno as the caller had it
   return ChainEnd::made;
 }
 

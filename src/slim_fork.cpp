@@ -290,7 +290,11 @@ pid_t slim_fork(pid_t (*real_fork)(), const SlimPlan& plan, const char* site, in
   int marked = 0;
   for (; marked < plan.n; ++marked) {
     const SlimRegion& r = plan.regions[marked];
-    if (madvise(reinterpret_cast<void*>(r.start), r.end - r.start, MADV_DONTFORK) != 0) break;
+    if (madvise(reinterpret_cast<void*>(r.start), r.end - r.start, MADV_DONTFORK) != 0) {
+      // ENOMEM for a hole unmapped meanwhile still marked the mapped rest: never leave that behind.
+      madvise(reinterpret_cast<void*>(r.start), r.end - r.start, MADV_DOFORK);
+      break;
+    }
   }
   SlimPlan armed = plan;
   armed.n = marked;

@@ -4,7 +4,8 @@
  *   worker - the child never execs: it writes to its parent over a pipe and waits for an answer;
  *   exit   - the child calls exit() (atexit handlers and stdio buffers belong to the parent);
  *   malloc - the parent holds a 256 MiB buffer (a slim fork excludes it); the child mallocs,
- *            prints through stdio and execs: its heap, stdio and TLS must all be there;
+ *            prints through stdio and execs: its heap, stdio and TLS must all be there, and
+ *            both sides still see the errno the caller set before fork();
  *   migrate - the child moves itself to another CPU, then execs: the kernel rewrites its rseq
  *            area on the way back to user space, which is no write of the program's.
  * Usage: fg_helper_fork_cases exec|worker|exit|malloc|migrate
@@ -104,7 +105,9 @@ static int run_malloc(void) {
   char* big = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (big == MAP_FAILED) return 2;
   memset(big, 1, 1 << 20); /* partly used, as a cache is */
+  errno = ENOENT;            /* a fork that succeeds leaves the caller's errno in parent and child */
   pid_t pid = fork();
+  const int after = errno;
   if (pid < 0) {
     printf("parent: fork failed: %s\n", strerror(errno));
     return 1;
@@ -112,7 +115,7 @@ static int run_malloc(void) {
   if (pid == 0) {
     char* note = malloc(4096);
     if (note == NULL) _exit(3);
-    snprintf(note, 4096, "child: malloc and stdio work (%d)", 42);
+    snprintf(note, 4096, "child: malloc and stdio work (%d), errno after fork %d", 42, after);
     printf("%s\n", note);
     fflush(stdout);
     free(note);
@@ -121,7 +124,7 @@ static int run_malloc(void) {
   }
   report(pid);
   big[len - 1] = 2; /* the parent's buffer is intact and writable */
-  printf("parent: buffer %d %d\n", big[0], big[len - 1]);
+  printf("parent: buffer %d %d, errno after fork %d\n", big[0], big[len - 1], after);
   return 0;
 }
 
