@@ -279,6 +279,22 @@ std::string temp_file(const std::string& text) {
   close(fd);
   return path;
 }
+
+// The layout build_slim_layout makes of this smaps text at FORKGUARD_SLIM_MIN=min_kb.
+void layout_of(const std::string& text, int64_t min_kb, forkguard::SlimLayout& layout) {
+  const std::string path = temp_file(text);
+  forkguard::SlimLimits lim;
+  lim.min_kb = min_kb;
+  const int rc = forkguard::build_slim_layout(path.c_str(), -1, lim, layout);
+  unlink(path.c_str());
+  REQUIRE(rc == 0);
+}
+
+// A thread stack as glibc maps it: a ---p guard page, the stack right above it, nothing resident.
+std::string guarded_stack(uint64_t guard, uint64_t top) {
+  return smaps_entry(guard, guard + 4096, "---p", "mr mw me", 0) +
+         smaps_entry(guard + 4096, top, "rw-p", "rd wr mr mw me ac", 0);
+}
 }  // namespace
 
 TEST_CASE("slim layout: a mapping the smaps walk reports again after a merge stays in the child") {
@@ -287,14 +303,8 @@ TEST_CASE("slim layout: a mapping the smaps walk reports again after a merge sta
   // mapping of its own (not above a guard), its written top would have gone when the rule
   // required written memory, and its never-written runs would have been counted twice.
   const uint64_t guard = 0x7f0000000000, stack = guard + 4096, top = stack + (8ull << 20), merged = top + (36 << 10);
-  const std::string path = temp_file(smaps_entry(guard, stack, "---p", "mr mw me", 0) +
-                                     smaps_entry(stack, top, "rw-p", "rd wr mr mw me ac", 0) +
-                                     smaps_entry(stack, merged, "rw-p", "rd wr mr mw me ac", 0));
-  forkguard::SlimLimits lim;
-  lim.min_kb = 4 * 1024;
   forkguard::SlimLayout layout;
-  REQUIRE(forkguard::build_slim_layout(path.c_str(), -1, lim, layout) == 0);
-  unlink(path.c_str());
+  layout_of(guarded_stack(guard, top) + smaps_entry(stack, merged, "rw-p", "rd wr mr mw me ac", 0), 4 * 1024, layout);
   CHECK(layout.walk_changed);
   REQUIRE(layout.nmaps == 1);  // the stack, once
   CHECK(layout.maps[0].start == stack);
@@ -309,14 +319,8 @@ TEST_CASE("slim layout: a never-written mapping above a guard keeps its top (a t
   // layout made before those writes must not leave the top out: the child would die in glibc.
   const uint64_t guard = 0x7f0000000000, stack = guard + 4096, top = stack + (8ull << 20);
   const uint64_t plain = 0x7f1000101000, plain_end = plain + (8ull << 20);
-  const std::string path = temp_file(smaps_entry(guard, stack, "---p", "mr mw me", 0) +
-                                     smaps_entry(stack, top, "rw-p", "rd wr mr mw me ac", 0) +
-                                     smaps_entry(plain, plain_end, "rw-p", "rd wr mr mw me ac", 0));
-  forkguard::SlimLimits lim;
-  lim.min_kb = 4 * 1024;
   forkguard::SlimLayout layout;
-  REQUIRE(forkguard::build_slim_layout(path.c_str(), -1, lim, layout) == 0);
-  unlink(path.c_str());
+  layout_of(guarded_stack(guard, top) + smaps_entry(plain, plain_end, "rw-p", "rd wr mr mw me ac", 0), 4 * 1024, layout);
   REQUIRE(layout.nmaps == 2);
   const forkguard::SlimMapping& s = layout.maps[0];
   CHECK_FALSE(s.never_written);
@@ -324,6 +328,8 @@ TEST_CASE("slim layout: a never-written mapping above a guard keeps its top (a t
   CHECK(layout.runs[s.first_run].start == stack);
   CHECK(layout.runs[s.first_run].end == top - 16 * 1024);
   CHECK(layout.maps[1].never_written);  // no guard below: a whole mapping, as before
+  forkguard::SlimLimits lim;
+  lim.min_kb = 4 * 1024;
   forkguard::SlimPlan plan;
   forkguard::choose_slim_regions(layout, lim, mode0(), plan);
   CHECK(covers(plan, stack));
@@ -339,12 +345,8 @@ TEST_CASE("slim layout: nothing resident and nothing swapped is never written, a
   snprintf(head, sizeof head, "%012lx-%012lx rw-p 00000000 fe:00 1234 /data/file\n", static_cast<unsigned long>(b),
            static_cast<unsigned long>(c));
   text += std::string(head) + "Size: 1048576 kB\nRss: 0 kB\nSwap: 0 kB\nVmFlags: rd wr mr mw me ac\n";
-  const std::string path = temp_file(text);
-  forkguard::SlimLimits lim;
-  lim.min_kb = 64 * 1024;
   forkguard::SlimLayout layout;
-  REQUIRE(forkguard::build_slim_layout(path.c_str(), -1, lim, layout) == 0);
-  unlink(path.c_str());
+  layout_of(text, 64 * 1024, layout);
   REQUIRE(layout.nmaps == 1);
   CHECK(layout.maps[0].never_written);
   CHECK(layout.charge_kb == 2 * 1024 * 1024);
